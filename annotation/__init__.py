@@ -1,0 +1,1 @@
+"""Expert validation in Label Studio: labeling config, client, sampling, agreement."""

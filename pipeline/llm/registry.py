@@ -1,0 +1,84 @@
+"""Model aliases -> live providers. Starts the local model server only when an alias needs it."""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+from pipeline.llm.local_server import LocalModelServer
+from pipeline.llm.openai_provider import OpenAIProvider
+from pipeline.llm.provider import Provider
+from pipeline.llm.types import FatalError
+from schemas.config import ModelConfig, ProjectConfig
+
+LOCAL = "local"
+
+
+class ModelRegistry:
+    """Owns providers and the local server for one run; ``close()`` stops what it started."""
+
+    def __init__(self, config: ProjectConfig, workspace: Path) -> None:
+        self.config = config
+        self.workspace = workspace
+        self._providers: dict[str, Provider] = {}
+        self._local: LocalModelServer | None = None
+        self._lock = threading.Lock()
+        # Aliases served by the local llama.cpp server share one slot: it answers one
+        # request at a time, and queueing here keeps client timeouts honest.
+        local_slot = threading.Semaphore(1)
+        self.semaphores = {
+            alias: local_slot if model.base_url == LOCAL else threading.Semaphore(model.max_concurrency)
+            for alias, model in config.models.items()
+        }
+
+    def model(self, alias: str) -> ModelConfig:
+        """The config of an alias (FatalError if undefined)."""
+        try:
+            return self.config.models[alias]
+        except KeyError:
+            raise FatalError(f"model alias {alias!r} is not defined under [models]") from None
+
+    def provider(self, alias: str) -> Provider:
+        """The provider serving an alias, created on first use."""
+        with self._lock:
+            if alias not in self._providers:
+                self._providers[alias] = self._create(self.model(alias))
+            return self._providers[alias]
+
+    def _api_key(self, model: ModelConfig) -> str | None:
+        if model.api_key_env is None:
+            return None
+        key = os.environ.get(model.api_key_env)
+        if not key:
+            raise FatalError(
+                f"model {model.model!r} needs an API key: set {model.api_key_env} in the environment "
+                f"or in a .env file (or use `--profile demo` to run offline)"
+            )
+        return key
+
+    def _create(self, model: ModelConfig) -> Provider:
+        if model.provider == "openai":
+            base_url = model.base_url
+            if base_url == LOCAL:
+                base_url = self._local_server().base_url
+            return OpenAIProvider(base_url, self._api_key(model), model.timeout_s)
+        raise FatalError(
+            f"provider {model.provider!r} is not available in this version; use provider = 'openai' "
+            "with DashScope's OpenAI-compatible base_url"
+        )
+
+    def _local_server(self) -> LocalModelServer:
+        if self._local is None:
+            self._local = LocalModelServer(
+                self.config.local_server, self.workspace / "logs" / "local-model-server.log"
+            ).start()
+        return self._local
+
+    def close(self) -> None:
+        """Stop the local server if this registry started one."""
+        with self._lock:
+            if self._local is not None:
+                self._local.stop()
+                self._local = None
+            self._providers.clear()

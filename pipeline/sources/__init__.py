@@ -1,0 +1,1 @@
+"""Where posts come from: dump files, the Reddit API, the authors' index."""

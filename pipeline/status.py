@@ -1,0 +1,86 @@
+"""Read-only view of a workspace: what each stage holds, why items were dropped, what the
+models cost. Backs ``valact status``; opens no model and writes nothing."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from typing import Any
+
+from pipeline.store import Store
+from schemas.records import (
+    ActionCandidate,
+    Drop,
+    LLMCall,
+    Post,
+    Question,
+    RunRecord,
+    Scenario,
+    ScreenDecision,
+)
+
+
+def llm_summary(calls: list[LLMCall]) -> dict[str, Any]:
+    """Calls made vs served from cache, failures, tokens and cost, per stage and model."""
+    by: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
+    money: dict[tuple[str, str], float] = defaultdict(float)
+    for call in calls:
+        key = (call.stage, call.model_alias)
+        counter = by[key]
+        counter["requests" if not call.cached and call.outcome != "error" else "cache_hits" if call.cached else "errors"] += 1
+        if call.outcome == "invalid_output":
+            counter["invalid_output"] += 1
+        if not call.cached:
+            counter["tokens_in"] += call.tokens_in
+            counter["tokens_out"] += call.tokens_out
+            money[key] += call.cost_usd
+    rows = [
+        {"stage": stage, "model": alias, **{k: counter.get(k, 0) for k in
+         ("requests", "cache_hits", "errors", "invalid_output", "tokens_in", "tokens_out")},
+         "cost_usd": round(money[(stage, alias)], 6)}
+        for (stage, alias), counter in sorted(by.items())
+    ]
+    return {
+        "requests": sum(r["requests"] for r in rows),
+        "cache_hits": sum(r["cache_hits"] for r in rows),
+        "errors": sum(r["errors"] for r in rows),
+        "invalid_output": sum(r["invalid_output"] for r in rows),
+        "cost_usd": round(sum(money.values()), 6),
+        "by_stage_model": rows,
+    }
+
+
+def workspace_status(store: Store) -> dict[str, Any]:
+    """Everything ``valact status`` shows, as plain JSON-able data."""
+    posts = {p.id: p for p in store.all(Post)}
+    drops = store.all(Drop)
+    drop_reasons: dict[str, Counter[str]] = defaultdict(Counter)
+    for d in drops:
+        drop_reasons[d.stage][d.reason] += 1
+    calls = store.all(LLMCall)
+    runs = store.all(RunRecord)
+    last_run = max(runs, key=lambda r: r.started_at) if runs else None
+    decisions = store.all(ScreenDecision)
+    return {
+        "workspace": str(store.path.parent),
+        "counts": {
+            "posts": len(posts),
+            "screened": len(decisions),
+            "screen_kept": sum(1 for d in decisions if d.keep),
+            "tie_breaks": sum(1 for d in decisions if d.tie_broken_by),
+            "scenarios": store.count(Scenario),
+            "candidates": store.count(ActionCandidate),
+            "questions": store.count(Question),
+        },
+        "drops_by_stage": {stage: dict(c) for stage, c in sorted(drop_reasons.items())},
+        "dropped_items": [
+            {"stage": d.stage, "item": d.item_id, "reason": d.reason, "detail": d.detail,
+             "title": posts[d.item_id].title if d.item_id in posts else ""}
+            for d in sorted(drops, key=lambda d: (d.stage, d.reason, d.item_id))
+        ],
+        "llm": llm_summary(calls),
+        "last_run": None if last_run is None else {
+            "id": last_run.id, "command": last_run.command, "status": last_run.status,
+            "llm": llm_summary([c for c in calls if c.run_id == last_run.id]),
+        },
+        "release": store.get_meta("last_release"),
+    }

