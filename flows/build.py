@@ -6,8 +6,8 @@ from typing import Any
 
 from prefect import flow
 
-from flows.stages import assemble_flow, collect_flow, generate_flow, publish_flow, screen_flow
 from flows.runtime import RunRef
+from flows.stages import assemble_flow, collect_flow, generate_flow, publish_flow, screen_flow
 
 
 @flow(name="build")

@@ -4,7 +4,6 @@ only read."""
 from __future__ import annotations
 
 import json
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -14,8 +13,8 @@ from rich.console import Console
 from rich.table import Table
 
 from pipeline.config import ConfigError, load_config, redacted_view
-from pipeline.store import open_store
 from pipeline.status import workspace_status
+from pipeline.store import open_store
 
 app = typer.Typer(
     help=(
@@ -33,12 +32,21 @@ app.add_typer(config_app, name="config")
 console = Console(stderr=True)
 
 ProfileOpt = Annotated[
-    str | None, typer.Option("--profile", "-p", help="packaged profile: 'default' (the paper's recipe) or 'demo' (offline)")
+    str | None,
+    typer.Option(
+        "--profile", "-p", help="packaged profile: 'default' (the paper's recipe) or 'demo' (offline)"
+    ),
 ]
-ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="project TOML (default: ./valact.toml if present)")]
-WorkspaceOpt = Annotated[str | None, typer.Option("--workspace", "-w", help="workspace folder (default from config)")]
+ConfigOpt = Annotated[
+    Path | None, typer.Option("--config", "-c", help="project TOML (default: ./valact.toml if present)")
+]
+WorkspaceOpt = Annotated[
+    str | None, typer.Option("--workspace", "-w", help="workspace folder (default from config)")
+]
 JsonOpt = Annotated[bool, typer.Option("--json", help="print machine-readable JSON on stdout")]
-LimitOpt = Annotated[int | None, typer.Option("--limit", min=1, help="at most N scenarios per domain (overrides the quota)")]
+LimitOpt = Annotated[
+    int | None, typer.Option("--limit", min=1, help="at most N scenarios per domain (overrides the quota)")
+]
 
 
 def _fail(message: str, code: int = 2) -> None:
@@ -182,11 +190,14 @@ def _print_status(data: dict[str, Any]) -> None:
         drops.add_row(d["stage"], d["item"], d["reason"], (d["detail"] or d["title"])[:70])
     out.print(drops)
     llm = data["llm"]
-    calls = Table("stage", "model", "requests", "cache hits", "errors", "invalid", "tokens in", "tokens out",
-                  "cost $", title="LLM calls (all runs)")
+    calls = Table("stage", "model", "requests", "cache hits", "errors", "invalid", "tokens in",
+                  "tokens out", "cost $", title="LLM calls (all runs)")
     for r in llm["by_stage_model"]:
-        calls.add_row(r["stage"], r["model"], str(r["requests"]), str(r["cache_hits"]), str(r["errors"]),
-                      str(r["invalid_output"]), str(r["tokens_in"]), str(r["tokens_out"]), f"{r['cost_usd']:.4f}")
+        calls.add_row(
+            r["stage"], r["model"], *(str(r[k]) for k in
+            ("requests", "cache_hits", "errors", "invalid_output", "tokens_in", "tokens_out")),
+            f"{r['cost_usd']:.4f}",
+        )
     out.print(calls)
     if data["last_run"]:
         last = data["last_run"]
@@ -221,4 +232,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

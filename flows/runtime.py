@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from pipeline.config import load_config
 from pipeline.context import StageContext, new_run_id
@@ -74,23 +75,29 @@ def close(ref: RunRef) -> None:
 
 
 class ProgressBoard:
-    """One progress bar per stage, shared by every task thread of the process."""
+    """One progress bar per stage, shared by every task thread of the process.
+
+    Drawn on stderr so ``--json`` output on stdout stays machine-readable.
+    """
 
     def __init__(self) -> None:
         self.progress = Progress(
             TextColumn("{task.description:<10}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-            TextColumn("{task.fields[note]}"),
+            TextColumn("{task.fields[note]}"), console=Console(stderr=True),
         )
-        self._tasks: dict[str, int] = {}
+        self._tasks: dict[str, TaskID] = {}
         self._lock = threading.Lock()
 
-    def stage(self, name: str, total: int) -> Callable[[int], None]:
-        """Register (or grow) a stage's bar; returns the function that advances it."""
+    def stage(self, name: str, total: int) -> None:
+        """Create a stage's bar with its total (or reset the total if it exists)."""
         with self._lock:
             if name not in self._tasks:
                 self._tasks[name] = self.progress.add_task(name, total=total, note="")
             else:
                 self.progress.update(self._tasks[name], total=total)
+
+    def advancer(self, name: str) -> Callable[[int], None]:
+        """The function that moves a stage's bar forward (the bar must exist)."""
         task_id = self._tasks[name]
         return lambda n: self.progress.advance(task_id, n)
 

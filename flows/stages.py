@@ -11,10 +11,8 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from flows.runtime import RunRef, board, context
 from pipeline.stages import assemble, collect, generate, publish, screen
 
-TASK = {"cache_policy": NO_CACHE, "retries": 0}
 
-
-@task(name="collect-dumps", **TASK)  # type: ignore[call-overload]
+@task(name="collect-dumps", cache_policy=NO_CACHE)
 def collect_dumps_task(ref: RunRef) -> dict[str, Any]:
     """Read the configured dump files into the store."""
     return collect.collect_dumps(context(ref)).as_dict()
@@ -27,32 +25,21 @@ def collect_flow(ref: RunRef) -> dict[str, Any]:
     return report
 
 
-@task(name="prefilter", **TASK)  # type: ignore[call-overload]
+@task(name="prefilter", cache_policy=NO_CACHE)
 def prefilter_task(ref: RunRef) -> dict[str, int]:
     """Rule prefilter over every stored post."""
     return dict(screen.run_prefilter(context(ref)))
 
 
-@task(name="screen-domain", **TASK)  # type: ignore[call-overload]
+@task(name="screen-domain", cache_policy=NO_CACHE)
 def screen_domain_task(ref: RunRef, domain: str) -> dict[str, Any]:
     """LLM screen of one domain, batch by batch, until its quota is met."""
-    ctx = context(ref)
-    advance = board.stage("screen", ctx.config.screen.quota_per_domain * len(ctx.config.domains))
-    before = 0
-
-    def progress(_n: int) -> None:
-        nonlocal before
-        kept = sum(1 for d in ctx.store.all(screen.ScreenDecision) if d.keep)
-        if kept > before:
-            advance(kept - before)
-            before = kept
-
-    report = screen.screen_domain(ctx, domain, on_progress=progress)
+    report = screen.screen_domain(context(ref), domain, on_progress=board.advancer("screen"))
     return {"domain": domain, "screened": report.screened, "kept": report.kept,
             "failed": len(report.failed), "quota_met": report.quota_met}
 
 
-@task(name="select-scenarios", **TASK)  # type: ignore[call-overload]
+@task(name="select-scenarios", cache_policy=NO_CACHE)
 def select_task(ref: RunRef) -> dict[str, int]:
     """Quota sampling: scenarios per domain."""
     return screen.select_scenarios(context(ref))
@@ -62,19 +49,19 @@ def select_task(ref: RunRef) -> dict[str, int]:
 def screen_flow(ref: RunRef) -> dict[str, Any]:
     """Stage 2: prefilter, LLM screen ensemble, quota per domain."""
     drops = prefilter_task(ref)
-    domains = list(context(ref).config.domains)
+    config = context(ref).config
+    domains = list(config.domains)
+    board.stage("screen", config.screen.quota_per_domain * len(domains))
     futures = [screen_domain_task.submit(ref, d) for d in domains]
     per_domain = [f.result() for f in futures]
     scenarios = select_task(ref)
     return {"prefilter_drops": drops, "domains": per_domain, "scenarios": scenarios}
 
 
-@task(name="generate-batch", **TASK)  # type: ignore[call-overload]
+@task(name="generate-batch", cache_policy=NO_CACHE)
 def generate_batch_task(ref: RunRef, pairs: list[tuple[str, str]]) -> dict[str, int]:
     """Generate actions for a batch of (scenario, generator) pairs."""
-    ctx = context(ref)
-    advance = board.stage("generate", 0)
-    report = generate.generate_batch(ctx, pairs, on_progress=advance)
+    report = generate.generate_batch(context(ref), pairs, on_progress=board.advancer("generate"))
     return {"generated": report.generated, "failed": len(report.failed)}
 
 
@@ -91,7 +78,7 @@ def generate_flow(ref: RunRef) -> dict[str, Any]:
             "failed": sum(r["failed"] for r in results)}
 
 
-@task(name="assemble", **TASK)  # type: ignore[call-overload]
+@task(name="assemble", cache_policy=NO_CACHE)
 def assemble_task(ref: RunRef) -> dict[str, int]:
     """The 5x4 design for every complete scenario."""
     return assemble.run_assemble(context(ref))
@@ -104,7 +91,7 @@ def assemble_flow(ref: RunRef) -> dict[str, int]:
     return result
 
 
-@task(name="publish-local", **TASK)  # type: ignore[call-overload]
+@task(name="publish-local", cache_policy=NO_CACHE)
 def publish_task(ref: RunRef, overwrite: bool) -> dict[str, Any]:
     """Write the release folder."""
     result = publish.publish_local(context(ref), overwrite=overwrite)

@@ -77,9 +77,10 @@ def load_config(
             project = tomllib.loads(path.read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{path}: invalid TOML: {exc}") from exc
-    chosen = profile or os.environ.get("VALACT_PROFILE") or project.pop("extends", None) or project.get(
-        "profile"
-    ) or "default"
+    chosen = (
+        profile or os.environ.get("VALACT_PROFILE") or project.pop("extends", None)
+        or project.get("profile") or "default"
+    )
     project.pop("profile", None)
     data = deep_merge(_resolve_profile(chosen), project)
     data = deep_merge(data, overrides or {})
@@ -104,9 +105,11 @@ def redacted_view(config: ProjectConfig) -> dict[str, Any]:
     data = config.model_dump(mode="json")
     for alias, model in config.models.items():
         env = model.api_key_env
-        data["models"][alias]["api_key"] = (
-            "(none needed)" if env is None else ("set (redacted)" if os.environ.get(env) else f"NOT SET: {env}")
-        )
+        if env is None:
+            state = "(none needed)"
+        else:
+            state = "set (redacted)" if os.environ.get(env) else f"NOT SET: {env}"
+        data["models"][alias]["api_key"] = state
     salt_env = config.collect.author_salt_env
     data["collect"]["author_salt"] = "set (redacted)" if os.environ.get(salt_env) else "default salt"
     return data

@@ -26,7 +26,12 @@ def llm_summary(calls: list[LLMCall]) -> dict[str, Any]:
     for call in calls:
         key = (call.stage, call.model_alias)
         counter = by[key]
-        counter["requests" if not call.cached and call.outcome != "error" else "cache_hits" if call.cached else "errors"] += 1
+        if call.cached:
+            counter["cache_hits"] += 1
+        elif call.outcome == "error":
+            counter["errors"] += 1
+        else:
+            counter["requests"] += 1
         if call.outcome == "invalid_output":
             counter["invalid_output"] += 1
         if not call.cached:

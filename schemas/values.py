@@ -6,7 +6,7 @@ The enum's string values are the spellings the original VALACT-15K files use
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from typing import NamedTuple
 
 
@@ -17,7 +17,7 @@ class ValueInfo(NamedTuple):
     pvq_items: tuple[int, ...]
 
 
-class SchwartzValue(str, Enum):
+class SchwartzValue(StrEnum):
     """One of Schwartz's ten basic human values."""
 
     SELF_DIRECTION = "Self-direction"

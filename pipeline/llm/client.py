@@ -27,6 +27,7 @@ from schemas.config import ModelConfig, Severity
 from schemas.records import LLMCall
 
 T = TypeVar("T")
+V = TypeVar("V")
 
 
 @dataclass(frozen=True)
@@ -109,7 +110,8 @@ class LLMClient:
                 structured_mode=model.structured_output,
             )
             response, key = self._send(alias, model, prompt, request, item_id)
-            value, issues = self._validate(response, spec)
+            outcome = validate_answer(response, spec)
+            value, issues = outcome
             errors = [i for i in issues if i.severity == "error"]
             self._mark_outcome(alias, model, prompt, request, key, response, item_id, errors)
             if value is not None and not errors:
@@ -149,22 +151,6 @@ class LLMClient:
             self._record(alias, model, prompt, request, key, response, item_id, cached=False)
             return response, key
         raise FatalError("unreachable: retry loop ended without result")
-
-    @staticmethod
-    def _validate(response: ChatResponse, spec: OutputSpec[T]) -> tuple[T | None, list[Issue]]:
-        if response.finish_reason == "length":
-            return None, [Issue("truncated", "the answer was cut off by the token limit; answer shorter")]
-        if response.finish_reason == "content_filter":
-            return None, [Issue("content_filter", "the provider's content filter blocked the answer")]
-        try:
-            data = json.loads(response.text)
-        except json.JSONDecodeError as exc:
-            return None, [Issue("invalid_json", f"the answer is not valid JSON ({exc.msg})")]
-        try:
-            value = spec.parse(data)
-        except (ValueError, TypeError, KeyError) as exc:
-            return None, [Issue("schema", f"the JSON does not match the expected shape: {exc}")]
-        return value, spec.check(value)
 
     def _cost(self, model: ModelConfig, response: ChatResponse) -> float:
         return (
@@ -274,3 +260,20 @@ def repair_message(errors: list[Issue]) -> str:
         f"{problems}\n"
         "Answer again with the corrected JSON object only."
     )
+
+
+def validate_answer(response: ChatResponse, spec: OutputSpec[V]) -> tuple[V | None, list[Issue]]:
+    """Parse and check one answer; returns the value (None if unusable) and every issue found."""
+    if response.finish_reason == "length":
+        return None, [Issue("truncated", "the answer was cut off by the token limit; answer shorter")]
+    if response.finish_reason == "content_filter":
+        return None, [Issue("content_filter", "the provider's content filter blocked the answer")]
+    try:
+        data = json.loads(response.text)
+    except json.JSONDecodeError as exc:
+        return None, [Issue("invalid_json", f"the answer is not valid JSON ({exc.msg})")]
+    try:
+        value = spec.parse(data)
+    except (ValueError, TypeError, KeyError) as exc:
+        return None, [Issue("schema", f"the JSON does not match the expected shape: {exc}")]
+    return value, spec.check(value)

@@ -8,18 +8,19 @@ no orphan.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import socket
 import subprocess
 import sys
 import time
-import importlib.util
 from pathlib import Path
 from types import TracebackType
 
 import httpx
 
 from schemas.config import LocalServerConfig
+
 
 class LocalServerError(RuntimeError):
     """The local model server could not be started or stopped."""
@@ -92,7 +93,7 @@ class LocalModelServer:
             "--verbose", "false",
         ]
         log = self.log_path.open("ab")
-        self._process = subprocess.Popen(  # noqa: S603 - fixed argv, no shell
+        self._process = subprocess.Popen(
             command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
         log.close()

@@ -1,0 +1,1 @@
+"""Packaged configuration profiles (TOML files)."""

@@ -16,8 +16,12 @@ from schemas.records import Post
 WORD = re.compile(r"[A-Za-z']+")
 FIRST_PERSON = re.compile(r"\b(i|i'm|i've|i'd|i'll|me|my|mine|myself|we|our|us)\b", re.IGNORECASE)
 COMMON_ENGLISH = frozenset(
-    "the a an and or but of to in on for with is are was were be been it this that i you he she we they "
-    "my your his her our their me him them not do does did have has had at as by from so if what".split()
+    [
+        "the", "a", "an", "and", "or", "but", "of", "to", "in", "on", "for", "with", "is", "are", "was",
+        "were", "be", "been", "it", "this", "that", "i", "you", "he", "she", "we", "they", "my", "your",
+        "his", "her", "our", "their", "me", "him", "them", "not", "do", "does", "did", "have", "has",
+        "had", "at", "as", "by", "from", "so", "if", "what",
+    ]
 )
 
 Rule = Callable[[Post, ScreenConfig], str | None]

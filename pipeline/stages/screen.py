@@ -47,7 +47,9 @@ DECISION_SPEC = OutputSpec(name="screen_decision", schema=DECISION_SCHEMA, parse
 
 def drop_record(stage: str, item_id: str, reason: str, detail: str = "") -> Drop:
     """A drop with its stable id: one per (stage, item)."""
-    return Drop(id=content_id("drop", stage, item_id), stage=stage, item_id=item_id, reason=reason, detail=detail)
+    return Drop(
+        id=content_id("drop", stage, item_id), stage=stage, item_id=item_id, reason=reason, detail=detail
+    )
 
 
 def replace_drops(ctx: StageContext, stage: str, drops: list[Drop]) -> None:
@@ -134,7 +136,10 @@ def _stored_decisions(ctx: StageContext) -> dict[str, ScreenDecision]:
 def screen_domain(
     ctx: StageContext, domain: str, on_progress: Callable[[int], None] | None = None
 ) -> DomainScreenReport:
-    """Screen a domain's queue batch by batch until its quota of kept posts is met."""
+    """Screen a domain's queue batch by batch until its quota of kept posts is met.
+
+    ``on_progress`` receives how many scenarios each batch added toward the quota.
+    """
     cfg = ctx.config.screen
     llm = ctx.llm(STAGE)
     report = DomainScreenReport(domain)
@@ -165,7 +170,8 @@ def screen_domain(
             decisions.update({d.post_id: d for d in fresh})
             report.screened += len(fresh)
             if on_progress:
-                on_progress(len(batch))
+                room = max(0, cfg.quota_per_domain - kept)
+                on_progress(min(room, sum(1 for d in fresh if d.keep)))
     report.kept = sum(1 for p in queue if p.id in decisions and decisions[p.id].keep)
     report.quota_met = report.quota_met or report.kept >= cfg.quota_per_domain
     return report
