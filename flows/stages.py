@@ -8,21 +8,9 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 from prefect.task_runners import ThreadPoolTaskRunner
 
+from flows.collect import collect_flow as collect_flow  # stage 1: dumps, API, index, Dask
 from flows.runtime import RunRef, board, context
-from pipeline.stages import assemble, collect, generate, publish, screen
-
-
-@task(name="collect-dumps", cache_policy=NO_CACHE)
-def collect_dumps_task(ref: RunRef) -> dict[str, Any]:
-    """Read the configured dump files into the store."""
-    return collect.collect_dumps(context(ref)).as_dict()
-
-
-@flow(name="collect")
-def collect_flow(ref: RunRef) -> dict[str, Any]:
-    """Stage 1: posts into the store."""
-    report: dict[str, Any] = collect_dumps_task(ref)
-    return report
+from pipeline.stages import assemble, generate, publish, screen
 
 
 @task(name="prefilter", cache_policy=NO_CACHE)

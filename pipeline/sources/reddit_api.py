@@ -74,15 +74,15 @@ class RetryPolicy:
 
 @dataclass
 class FetchStats:
-    """What the API source did: pages requested, retries and why."""
+    """What the API source did: submissions received, retries and why."""
 
-    pages: int = 0
+    items: int = 0
     retries: int = 0
     retry_reasons: dict[str, int] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-friendly summary."""
-        return {"pages": self.pages, "retries": self.retries, "retry_reasons": dict(self.retry_reasons)}
+        return {"items": self.items, "retries": self.retries, "retry_reasons": dict(self.retry_reasons)}
 
 
 def _header(exc: prawcore.ResponseException, name: str) -> float | None:
@@ -158,9 +158,7 @@ class RedditSource:
     def _retry(self, call: Callable[[], T], what: str) -> T:
         for attempt in range(1, self.policy.max_attempts + 1):
             try:
-                result = call()
-                self.stats.pages += 1
-                return result
+                return call()
             except RETRYABLE as exc:
                 if attempt == self.policy.max_attempts:
                     raise RedditUnavailableError(
@@ -182,6 +180,7 @@ class RedditSource:
             item = self._retry(lambda: next(generator, _END), what)
             if item is _END:
                 return
+            self.stats.items += 1
             yield submission_data(item)
 
     def listing(self, subreddit: str, kind: str, time_filter: str | None = None) -> Iterator[dict[str, Any]]:
@@ -215,4 +214,6 @@ class RedditSource:
                 lambda names=fullnames: list(self.reddit.info(fullnames=names)),  # type: ignore[misc]
                 f"/api/info ({len(chunk)} ids)",
             )
-            yield chunk, [submission_data(s) for s in found if type(s).__name__ == "Submission"]
+            posts = [submission_data(s) for s in found if type(s).__name__ == "Submission"]
+            self.stats.items += len(posts)
+            yield chunk, posts
