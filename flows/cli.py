@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from flows.cli_release import register as register_release_commands
 from pipeline.config import ConfigError, load_config, redacted_view
 from pipeline.status import workspace_status
 from pipeline.store import open_store
@@ -29,6 +30,7 @@ app = typer.Typer(
 )
 config_app = typer.Typer(help="Inspect the effective configuration.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
+register_release_commands(app)
 console = Console(stderr=True)
 
 ProfileOpt = Annotated[
