@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from flows import cli_collect
 from flows.cli_release import register as register_release_commands
 from pipeline.config import ConfigError, load_config, redacted_view
 from pipeline.status import workspace_status
@@ -140,7 +141,8 @@ def _stage_command(name: str, doc: str) -> None:
     app.command(name=name)(command)
 
 
-_stage_command("collect", "Stage 1: read the configured Reddit dumps into the workspace.")
+app.command(name="collect")(cli_collect.collect)
+app.command(name="rehydrate")(cli_collect.rehydrate)
 _stage_command("screen", "Stage 2: rule prefilter, LLM Yes/No screen with tie-break, quota per domain.")
 _stage_command("generate", "Stage 3: each generator writes one action per Schwartz value per scenario.")
 _stage_command("assemble", "Stage 4: five questions of four value-distinct actions per scenario.")
