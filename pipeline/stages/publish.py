@@ -1,8 +1,11 @@
 """Stage 6, publish: write a release folder shaped like a Hub dataset repository.
 
-``data/<table>.parquet`` per table, a ``README.md`` dataset card whose ``configs`` make
+``data/<table>.parquet`` per table (questions, scenarios, candidates, validation), PNG
+figures, a ``README.md`` dataset card whose ``configs`` make
 ``datasets.load_dataset(folder, "questions")`` work, and ``manifest.json`` with the sha256
-of every file. The folder is written beside its final place and renamed in, so a crash never
+of every file. Versioned releases built from a declaration (``pipeline.release``) reuse
+``build_release_files`` and ``write_release`` and add a diff and ``CHANGELOG.md``.
+The folder is written beside its final place and renamed in, so a crash never
 leaves half a release; rebuilding identical content leaves the existing release untouched.
 """
 
@@ -15,15 +18,34 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from typing import Any
 
 from pipeline.card import CardInputs, render_card
 from pipeline.config import config_hash
 from pipeline.context import StageContext
 from pipeline.hashing import sha256_hex
 from pipeline.prompts import load_prompt
-from pipeline.tables import candidates_table, parquet_bytes, questions_table, scenarios_table
+from pipeline.release.diff import (
+    CHANGELOG,
+    changelog_entry,
+    diff_releases,
+    load_release_tables,
+    updated_changelog,
+)
+from pipeline.release.figures import CONFUSION_FIGURE, VALUE_FIGURE, confusion_png, value_distribution_png
+from pipeline.release.invariants import as_warnings, invariant_breaks
+from pipeline.store import Store
+from pipeline.tables import (
+    candidates_table,
+    parquet_bytes,
+    questions_table,
+    scenarios_table,
+    validation_table,
+)
+from schemas.config import ProjectConfig
 from schemas.manifest import FileEntry, ReleaseManifest
 from schemas.records import ActionCandidate, LLMCall, Question, Scenario
+from schemas.release import ReleaseDiff
 
 MANIFEST = "manifest.json"
 
@@ -55,71 +77,142 @@ def release_dir(ctx: StageContext) -> Path:
     return ctx.workspace / "releases" / pub.name / pub.version
 
 
-def _release_files(ctx: StageContext) -> tuple[dict[str, bytes], dict[str, int], dict[str, object]]:
-    store = ctx.store
-    scenarios_all = {s.id: s for s in store.all(Scenario)}
-    questions = store.all(Question)
-    used_scenarios = sorted({q.scenario_id for q in questions})
-    scenarios = [scenarios_all[sid] for sid in used_scenarios]
-    used_candidates = {o.candidate_id for q in questions for o in q.options}
-    candidates = [c for c in store.all(ActionCandidate) if c.id in used_candidates]
-    calls = store.all(LLMCall)
+@dataclass(frozen=True)
+class ReleaseOptions:
+    """What a release adds beyond the config: origin, prose, and the version to diff against."""
+
+    origin: str = "workspace"
+    notes: str = ""
+    correction_policy: str = ""
+    previous: Path | None = None
+    previous_version: str | None = None
+    changelog: bool = False
+
+
+@dataclass
+class ReleaseContent:
+    """Every file of a release as bytes, plus what the manifest says about them."""
+
+    files: dict[str, bytes]
+    rows: dict[str, int]
+    counts: dict[str, int]
+    models: dict[str, str]
+    prompts: dict[str, str]
+    warnings: dict[str, int]
+    diff: ReleaseDiff | None = None
+
+
+def _validation(store: Store) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Expert judgements from the annotation package when it is installed, else none."""
+    try:
+        from annotation import validation_rows, validation_summary  # type: ignore[attr-defined]
+    except ImportError:
+        return [], {}
+    rows: list[dict[str, Any]] = list(validation_rows(store))
+    summary: dict[str, Any] = dict(validation_summary(store)) if rows else {}
+    return rows, summary
+
+
+def _models(calls: list[LLMCall], candidates: list[ActionCandidate]) -> dict[str, str]:
     models: dict[str, str] = {}
     for call in calls:
         if call.served_model:
             models.setdefault(call.model_alias, call.served_model)
+    for cand in candidates:
+        models.setdefault(cand.generator, cand.served_model)
+    return models
+
+
+def _prompts(origin: str, candidates: list[ActionCandidate]) -> dict[str, str]:
+    if origin == "workspace":
+        return {name: load_prompt(name).hash for name in ("screen", "generate")}
+    return {f"{origin}:{h}": h for h in sorted({c.prompt_hash for c in candidates})}
+
+
+def build_release_files(store: Store, config: ProjectConfig, options: ReleaseOptions) -> ReleaseContent:
+    """All files of a release from the store: tables, figures, card, changelog (no manifest)."""
+    scenarios_all = {s.id: s for s in store.all(Scenario)}
+    questions = store.all(Question)
+    scenarios = [scenarios_all[sid] for sid in sorted({q.scenario_id for q in questions})]
+    used_candidates = {o.candidate_id for q in questions for o in q.options}
+    candidates = [c for c in store.all(ActionCandidate) if c.id in used_candidates]
+    calls = store.all(LLMCall)
     warnings = Counter(w for c in candidates for w in c.warnings)
     scrubbed: Counter[str] = Counter()
+    validation_rows, validation_summary = _validation(store)
     tables = {
         "questions": questions_table(questions, scenarios_all),
-        "scenarios": scenarios_table(scenarios, ctx.config.publish.text_policy, scrubbed),
-        "candidates": candidates_table(candidates),
+        "scenarios": scenarios_table(scenarios, config.publish.text_policy, scrubbed),
+        "candidates": candidates_table(candidates, scrubbed),
+        "validation": validation_table(validation_rows),
     }
+    breaks = invariant_breaks(tables["questions"].to_pylist(), set(scenarios_all), used_candidates)
+    warnings.update(as_warnings(breaks))
     files = {f"data/{name}.parquet": parquet_bytes(table) for name, table in tables.items()}
     rows = {f"data/{name}.parquet": table.num_rows for name, table in tables.items()}
-    prompts = {name: load_prompt(name).hash for name in ("screen", "generate")}
+    files[VALUE_FIGURE] = value_distribution_png(questions)
+    files[CONFUSION_FIGURE] = confusion_png(validation_rows)
+    diff = None
+    if options.changelog:
+        old = load_release_tables(options.previous) if options.previous is not None else {}
+        diff = diff_releases(old, tables, options.previous_version, config.publish.version)
+        previous_log = options.previous / CHANGELOG if options.previous is not None else None
+        files[CHANGELOG] = updated_changelog(
+            previous_log.read_text(encoding="utf-8") if previous_log and previous_log.is_file() else None,
+            changelog_entry(diff, options.notes),
+        ).encode("utf-8")
+    models = _models(calls, candidates)
+    prompts = _prompts(options.origin, candidates)
     card = render_card(
         CardInputs(
-            config=ctx.config, questions=questions, scenarios=scenarios, candidates=candidates,
-            models=models, prompts=prompts, warnings=dict(warnings), scrubbed=dict(scrubbed),
-            cost_usd=sum(c.cost_usd for c in calls),
+            config=config, questions=questions, scenarios=scenarios, candidates=candidates,
+            models=models, prompts=prompts, warnings=dict(Counter(w for c in candidates for w in c.warnings)),
+            scrubbed=dict(scrubbed), cost_usd=sum(c.cost_usd for c in calls), origin=options.origin,
+            notes=options.notes, correction_policy=options.correction_policy,
+            validation_rows=len(validation_rows), validation_summary=validation_summary, diff=diff,
+            invariant_breaks={k: v for k, v in breaks.items() if v}, figures=[VALUE_FIGURE, CONFUSION_FIGURE],
         )
     )
     files["README.md"] = card.encode("utf-8")
-    extra = {"models": models, "prompts": prompts, "warnings": dict(warnings),
-             "counts": {"scenarios": len(scenarios), "questions": len(questions),
-                        "candidates": len(candidates)}}
-    return files, rows, extra
+    counts = {"scenarios": len(scenarios), "questions": len(questions), "candidates": len(candidates),
+              "validation": len(validation_rows)}
+    counts.update({f"scrubbed.{kind}": n for kind, n in sorted(scrubbed.items())})
+    return ReleaseContent(files=files, rows=rows, counts=counts, models=models, prompts=prompts,
+                          warnings=dict(sorted(warnings.items())), diff=diff)
 
 
-def publish_local(ctx: StageContext, overwrite: bool = False) -> PublishResult:
-    """Write (or confirm unchanged) the release folder for the configured version."""
-    files, rows, extra = _release_files(ctx)
-    entries = [
+def file_entries(files: dict[str, bytes], rows: dict[str, int]) -> list[FileEntry]:
+    """Manifest entries (path, sha256, size, rows) in path order."""
+    return [
         FileEntry(path=path, sha256=sha256_hex(data), bytes=len(data), rows=rows.get(path))
         for path, data in sorted(files.items())
     ]
-    target = release_dir(ctx)
-    existing = _read_manifest(target)
-    pub = ctx.config.publish
+
+
+def write_release(
+    target: Path, content: ReleaseContent, config: ProjectConfig, overwrite: bool = False
+) -> PublishResult:
+    """Write the folder atomically, or leave it alone when it already holds the same files."""
+    entries = file_entries(content.files, content.rows)
+    existing = read_manifest(target)
+    pub = config.publish
     if existing is not None and existing.files == entries:
-        _remember(ctx, target)
         return PublishResult(target, changed=False, manifest=existing)
     if existing is not None and not overwrite:
         raise ReleaseExistsError(
-            f"release {ctx.config.publish.name} {ctx.config.publish.version} already exists at {target} "
-            "with different content; bump [publish].version or pass --overwrite"
+            f"release {pub.name} {pub.version} already exists at {target} "
+            "with different content; bump the version or pass --overwrite"
         )
     manifest = ReleaseManifest(
         name=pub.name, version=pub.version, text_policy=pub.text_policy,
         built_at=datetime.now(UTC).isoformat(timespec="seconds"), code_version=code_version(),
-        config_hash=config_hash(ctx.config), profile=ctx.config.profile,
-        counts=extra["counts"], models=extra["models"], prompts=extra["prompts"],  # type: ignore[arg-type]
-        files=entries, warnings=extra["warnings"],  # type: ignore[arg-type]
+        config_hash=config_hash(config), profile=config.profile,
+        counts=content.counts, models=content.models, prompts=content.prompts,
+        files=entries, warnings=content.warnings,
     )
     staging = target.with_name(target.name + ".partial")
     shutil.rmtree(staging, ignore_errors=True)
-    for path, data in files.items():
+    for path, data in content.files.items():
         out = staging / path
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_bytes(data)
@@ -127,8 +220,15 @@ def publish_local(ctx: StageContext, overwrite: bool = False) -> PublishResult:
     if target.exists():
         shutil.rmtree(target)
     staging.rename(target)
-    _remember(ctx, target)
     return PublishResult(target, changed=True, manifest=manifest)
+
+
+def publish_local(ctx: StageContext, overwrite: bool = False) -> PublishResult:
+    """Write (or confirm unchanged) the release folder for the configured version."""
+    content = build_release_files(ctx.store, ctx.config, ReleaseOptions())
+    result = write_release(release_dir(ctx), content, ctx.config, overwrite)
+    _remember(ctx, result.path)
+    return result
 
 
 def _remember(ctx: StageContext, target: Path) -> None:
@@ -136,7 +236,8 @@ def _remember(ctx: StageContext, target: Path) -> None:
     ctx.store.set_meta("last_release", {"path": str(target), "version": pub.version, "name": pub.name})
 
 
-def _read_manifest(folder: Path) -> ReleaseManifest | None:
+def read_manifest(folder: Path) -> ReleaseManifest | None:
+    """The manifest of a release folder, or None when there is none."""
     path = folder / MANIFEST
     if not path.is_file():
         return None

@@ -1,0 +1,1 @@
+"""Importers that bring existing benchmark files into valact's records."""

@@ -1,0 +1,71 @@
+"""Release figures as PNG bytes: value distribution by answer position, and the validation
+confusion matrix. Drawn on a bare matplotlib ``Figure`` (no pyplot global state, safe in
+threads) and without the PNG metadata that would carry a version string, so the same data
+gives the same bytes."""
+
+from __future__ import annotations
+
+import io
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from matplotlib.figure import Figure
+
+from schemas.records import LETTERS, Question
+from schemas.values import ALL_VALUES
+
+VALUE_FIGURE = "figures/value_distribution.png"
+CONFUSION_FIGURE = "figures/confusion_matrix.png"
+
+
+def _png(fig: Any) -> bytes:
+    sink = io.BytesIO()
+    fig.savefig(sink, format="png", dpi=100, metadata={"Software": None})
+    return sink.getvalue()
+
+
+def value_distribution_png(questions: Iterable[Question]) -> bytes:
+    """Stacked bars: how often each value sits at answer position A..D."""
+    counts = Counter((o.value, o.letter) for q in questions for o in q.options)
+    names = [v.value for v in ALL_VALUES]
+    fig = Figure(figsize=(8, 4))
+    ax = fig.subplots()
+    bottom = [0] * len(ALL_VALUES)
+    for letter in LETTERS:
+        heights = [counts[(v, letter)] for v in ALL_VALUES]
+        ax.bar(names, heights, bottom=bottom, label=letter)
+        bottom = [b + h for b, h in zip(bottom, heights, strict=True)]
+    ax.set_ylabel("options")
+    ax.set_title("Value by answer position")
+    ax.legend(title="position", ncols=4, fontsize="small")
+    ax.tick_params(axis="x", labelrotation=45)
+    fig.tight_layout()
+    return _png(fig)
+
+
+def confusion_png(rows: Iterable[Mapping[str, Any]]) -> bytes:
+    """Intended value (rows) against the value experts chose (columns)."""
+    names = [v.value for v in ALL_VALUES]
+    index = {name: i for i, name in enumerate(names)}
+    matrix = [[0] * len(names) for _ in names]
+    judged = 0
+    for row in rows:
+        intended, expert = row.get("value"), row.get("expert_value")
+        if intended in index and expert in index:
+            matrix[index[str(intended)]][index[str(expert)]] += 1
+            judged += 1
+    fig = Figure(figsize=(6.5, 6))
+    ax = fig.subplots()
+    ax.imshow(matrix, cmap="Blues")
+    ax.set_xticks(range(len(names)), names, rotation=60, ha="right")
+    ax.set_yticks(range(len(names)), names)
+    ax.set_xlabel("expert label")
+    ax.set_ylabel("intended value")
+    ax.set_title(f"Validation confusion matrix ({judged} judgements)")
+    for i, line in enumerate(matrix):
+        for j, n in enumerate(line):
+            if n:
+                ax.text(j, i, str(n), ha="center", va="center", fontsize=7)
+    fig.tight_layout()
+    return _png(fig)

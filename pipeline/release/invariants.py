@@ -1,0 +1,75 @@
+"""The assembly invariants of a release, checked on its published tables.
+
+Working on table rows (not store records) lets ``release verify`` check any release folder,
+including one downloaded from the Hub, and lets the build record exactly the counts that
+verify will find. Each count is the number of offending items; a valid valact build has
+none, while an import of the original benchmark declares its breaks in the manifest.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+QUESTIONS_PER_SCENARIO = 5
+OPTIONS_PER_QUESTION = 4
+CANDIDATES_PER_SCENARIO = QUESTIONS_PER_SCENARIO * OPTIONS_PER_QUESTION
+WARNING_PREFIX = "invariant."
+
+
+def invariant_breaks(
+    questions: Iterable[Mapping[str, Any]],
+    scenario_ids: set[str] | None = None,
+    candidate_ids: set[str] | None = None,
+) -> Counter[str]:
+    """Count violations of the 5x4 design in ``questions`` table rows.
+
+    - ``questions_per_scenario``: scenarios without exactly five questions
+    - ``options_per_question``: questions without exactly four options
+    - ``distinct_values``: questions whose options repeat a value
+    - ``candidates_used_once``: scenarios whose options are not 20 distinct candidates
+    - ``value_twice``: (scenario, value) pairs not used in exactly two questions
+    - ``single_generator_pair``: (scenario, value) pairs whose two actions share a generator
+    - ``unknown_scenario`` / ``unknown_candidate``: references to rows the release lacks
+    """
+    breaks: Counter[str] = Counter()
+    per_scenario: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
+    for row in questions:
+        per_scenario[str(row["scenario_id"])].append(row)
+    for scenario_id, rows in per_scenario.items():
+        if scenario_ids is not None and scenario_id not in scenario_ids:
+            breaks["unknown_scenario"] += 1
+        if len(rows) != QUESTIONS_PER_SCENARIO:
+            breaks["questions_per_scenario"] += 1
+        generators: dict[str, list[str]] = defaultdict(list)
+        used: list[str] = []
+        for row in rows:
+            options = list(row["options"])
+            if len(options) != OPTIONS_PER_QUESTION:
+                breaks["options_per_question"] += 1
+            if len({o["value"] for o in options}) != len(options):
+                breaks["distinct_values"] += 1
+            for option in options:
+                generators[str(option["value"])].append(str(option["generator"]))
+                used.append(str(option["candidate_id"]))
+                if candidate_ids is not None and option["candidate_id"] not in candidate_ids:
+                    breaks["unknown_candidate"] += 1
+        if len(used) != CANDIDATES_PER_SCENARIO or len(set(used)) != len(used):
+            breaks["candidates_used_once"] += 1
+        for gens in generators.values():
+            if len(gens) != 2:
+                breaks["value_twice"] += 1
+            elif gens[0] == gens[1]:
+                breaks["single_generator_pair"] += 1
+    return breaks
+
+
+def as_warnings(breaks: Mapping[str, int]) -> dict[str, int]:
+    """Manifest ``warnings`` entries for the non-zero counts."""
+    return {f"{WARNING_PREFIX}{name}": n for name, n in sorted(breaks.items()) if n}
+
+
+def declared(warnings: Mapping[str, int]) -> dict[str, int]:
+    """The invariant counts a manifest declares (rule -> count)."""
+    return {k.removeprefix(WARNING_PREFIX): v for k, v in warnings.items() if k.startswith(WARNING_PREFIX)}
