@@ -13,6 +13,9 @@ from rich.console import Console
 from rich.table import Table
 
 from flows import cli_collect
+from flows.cli_annotate import annotate_app
+from flows.cli_cache import cache_app
+from flows.cli_llm import BatchOpt, BudgetOpt, llm_overrides, print_llm_health
 from flows.cli_release import register as register_release_commands
 from pipeline.config import ConfigError, load_config, redacted_view
 from pipeline.status import workspace_status
@@ -31,6 +34,8 @@ app = typer.Typer(
 )
 config_app = typer.Typer(help="Inspect the effective configuration.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
+app.add_typer(annotate_app, name="annotate")
+app.add_typer(cache_app, name="cache")
 register_release_commands(app)
 console = Console(stderr=True)
 
@@ -57,11 +62,17 @@ def _fail(message: str, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
-def _ref(profile: str | None, config: Path | None, workspace: str | None, limit: int | None) -> Any:
+def _ref(
+    profile: str | None, config: Path | None, workspace: str | None, limit: int | None,
+    budget: float | None = None, batch: bool = False,
+) -> Any:
     """Load the config (fail early and readably), set up Prefect, return the flow reference."""
     overrides: dict[str, Any] = {"screen": {"quota_per_domain": limit}} if limit else {}
     try:
         cfg = load_config(profile, config, workspace, overrides)
+        if budget is not None or batch:
+            overrides = {**overrides, **llm_overrides(cfg, budget, batch)}
+            cfg = load_config(profile, config, workspace, overrides)
     except ConfigError as exc:
         _fail(str(exc))
     from flows.runtime import RunRef, configure_prefect
@@ -110,14 +121,14 @@ def build(
     profile: ProfileOpt = None, config: ConfigOpt = None, workspace: WorkspaceOpt = None,
     limit: LimitOpt = None,
     overwrite: Annotated[bool, typer.Option(help="replace an existing release of the same version")] = False,
-    as_json: JsonOpt = False,
+    as_json: JsonOpt = False, budget: BudgetOpt = None, batch: BatchOpt = False,
 ) -> None:
     """Run every stage end to end: collect, screen, generate, assemble, publish.
 
     Safe to re-run: finished work is skipped and model answers come from the cache, so a run
     interrupted at any point resumes where it stopped.
     """
-    ref = _ref(profile, config, workspace, limit)
+    ref = _ref(profile, config, workspace, limit, budget, batch)
     from flows.build import build_flow
 
     result = _run("build", ref, lambda: build_flow(ref, overwrite))
@@ -129,9 +140,9 @@ def build(
 def _stage_command(name: str, doc: str) -> None:
     def command(
         profile: ProfileOpt = None, config: ConfigOpt = None, workspace: WorkspaceOpt = None,
-        limit: LimitOpt = None, as_json: JsonOpt = False,
+        limit: LimitOpt = None, as_json: JsonOpt = False, budget: BudgetOpt = None, batch: BatchOpt = False,
     ) -> None:
-        ref = _ref(profile, config, workspace, limit)
+        ref = _ref(profile, config, workspace, limit, budget, batch)
         from flows import stages
 
         flow = getattr(stages, f"{name}_flow")
@@ -203,6 +214,7 @@ def _print_status(data: dict[str, Any]) -> None:
             f"{r['cost_usd']:.4f}",
         )
     out.print(calls)
+    print_llm_health(data, out)
     if data["last_run"]:
         last = data["last_run"]
         out.print(f"last run {last['id']} ({last['command']}, {last['status']}): "

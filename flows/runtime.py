@@ -19,6 +19,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 
 from pipeline.config import load_config
 from pipeline.context import StageContext, new_run_id
+from pipeline.llm.report import CostMeter
 
 PREFECT_DEFAULTS = {
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
@@ -63,6 +64,7 @@ def context(ref: RunRef) -> StageContext:
                 ref.overrides,
             )
             _contexts[ref.run_id] = StageContext.open(config, run_id=ref.run_id)
+            _contexts[ref.run_id].registry.listeners.append(CostMeter(board.note, config.budget_usd))
         return _contexts[ref.run_id]
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from typing import Any
 
+from pipeline.llm.report import llm_health
 from pipeline.store import Store
 from schemas.records import (
     ActionCandidate,
@@ -88,4 +89,5 @@ def workspace_status(store: Store) -> dict[str, Any]:
             "llm": llm_summary([c for c in calls if c.run_id == last_run.id]),
         },
         "release": store.get_meta("last_release"),
+        "llm_health": llm_health(store),
     }

@@ -44,6 +44,20 @@ class ModelConfig(StrictModel):
         description="how the schema is sent: strict json_schema (OpenAI), llama.cpp's "
         "json_object+schema, or plain json_object with the schema in the prompt",
     )
+    rpm: int | None = Field(default=None, description="requests per minute allowed (None = no limit)")
+    tpm_in: int | None = Field(default=None, description="input tokens per minute allowed")
+    tpm_out: int | None = Field(default=None, description="output tokens per minute allowed")
+    limit_headroom: float = Field(
+        default=0.98, gt=0, le=1, description="share of rpm/tpm valact aims for (clocks differ)"
+    )
+    batch: bool = Field(default=False, description="send this alias's requests through the batch API")
+    batch_discount: float = Field(default=0.5, ge=0, le=1, description="batch price / list price")
+    batch_max_requests: int = Field(default=2000, ge=1, description="requests per batch job at most")
+    batch_linger_s: float = Field(
+        default=2.0, ge=0, description="wait this long for more requests before submitting a batch"
+    )
+    batch_poll_s: float = Field(default=30.0, gt=0, description="seconds between batch status polls")
+    batch_window: str = Field(default="24h", description="completion_window of batch jobs")
 
 
 class LocalServerConfig(StrictModel):
@@ -139,6 +153,9 @@ class ProjectConfig(StrictModel):
     generate: GenerateConfig
     assemble: AssembleConfig = Field(default_factory=AssembleConfig)
     publish: PublishConfig = Field(default_factory=PublishConfig)
+    budget_usd: float | None = Field(
+        default=None, ge=0, description="stop a run before its model spending would exceed this"
+    )
 
     @model_validator(mode="after")
     def _aliases_exist(self) -> ProjectConfig:

@@ -11,6 +11,7 @@ import sqlite3
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 from pipeline.hashing import canonical_json, sha256_hex
 from pipeline.llm.types import ChatRequest, ChatResponse
@@ -29,6 +30,11 @@ def request_key(provider: str, request: ChatRequest) -> str:
     return sha256_hex(canonical_json(payload))
 
 
+def prompt_version(prompt_hash: str) -> str:
+    """The version part of a prompt hash (``"<version>-<content hash>"``)."""
+    return prompt_hash.split("-", 1)[0] if "-" in prompt_hash else prompt_hash
+
+
 class ResponseCache:
     """SQLite table of request key -> response. Writes commit at once: a crash keeps them."""
 
@@ -42,6 +48,9 @@ class ResponseCache:
             "CREATE TABLE IF NOT EXISTS responses (key TEXT PRIMARY KEY, provider TEXT, model TEXT, "
             "prompt_hash TEXT, response TEXT NOT NULL, created_at REAL NOT NULL)"
         )
+        columns = {row[1] for row in self._conn.execute("PRAGMA table_info(responses)")}
+        if "prompt_name" not in columns:  # caches written before prompt names were kept
+            self._conn.execute("ALTER TABLE responses ADD COLUMN prompt_name TEXT NOT NULL DEFAULT ''")
 
     def get(self, key: str) -> ChatResponse | None:
         """The stored response for a key, if any."""
@@ -49,12 +58,17 @@ class ResponseCache:
             row = self._conn.execute("SELECT response FROM responses WHERE key = ?", (key,)).fetchone()
         return ChatResponse.model_validate_json(row[0]) if row else None
 
-    def put(self, key: str, provider: str, model: str, prompt_hash: str, response: ChatResponse) -> None:
+    def put(
+        self, key: str, provider: str, model: str, prompt_hash: str, response: ChatResponse,
+        prompt_name: str = "",
+    ) -> None:
         """Store a response (first write wins; answers are never overwritten)."""
         with self._lock:
             self._conn.execute(
-                "INSERT OR IGNORE INTO responses VALUES (?, ?, ?, ?, ?, ?)",
-                (key, provider, model, prompt_hash, response.model_dump_json(), time.time()),
+                "INSERT OR IGNORE INTO responses "
+                "(key, provider, model, prompt_hash, response, created_at, prompt_name) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (key, provider, model, prompt_hash, response.model_dump_json(), time.time(), prompt_name),
             )
 
     def stats(self) -> dict[str, int]:
@@ -62,6 +76,64 @@ class ResponseCache:
         with self._lock:
             rows = self._conn.execute("SELECT model, COUNT(*) FROM responses GROUP BY model").fetchall()
         return {str(model): int(n) for model, n in rows}
+
+    def summary(self) -> dict[str, Any]:
+        """Entries, size and age per (prompt, prompt version, model): what `valact cache stats` shows."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT prompt_name, prompt_hash, model, COUNT(*), SUM(LENGTH(response)), "
+                "MIN(created_at), MAX(created_at) FROM responses "
+                "GROUP BY prompt_name, prompt_hash, model ORDER BY prompt_name, prompt_hash, model"
+            ).fetchall()
+        groups = [
+            {
+                "prompt": name or "?", "prompt_version": prompt_version(phash), "prompt_hash": phash,
+                "model": model, "entries": int(n), "bytes": int(size or 0),
+                "oldest": float(oldest), "newest": float(newest),
+            }
+            for name, phash, model, n, size, oldest, newest in rows
+        ]
+        return {
+            "path": str(self.path),
+            "entries": sum(g["entries"] for g in groups),
+            "bytes": sum(g["bytes"] for g in groups),
+            "file_bytes": self.path.stat().st_size if self.path.exists() else 0,
+            "groups": groups,
+        }
+
+    def prune(
+        self,
+        older_than_s: float | None = None,
+        prompt_version: str | None = None,
+        prompt_name: str | None = None,
+        dry_run: bool = False,
+        now: float | None = None,
+    ) -> int:
+        """Delete entries older than N seconds and/or of a prompt version (optionally one prompt).
+
+        At least one criterion is required: pruning everything by accident is not an option.
+        Returns how many entries matched (and were deleted unless ``dry_run``).
+        """
+        if older_than_s is None and prompt_version is None:
+            raise ValueError("give --older-than and/or --prompt-version")
+        where: list[str] = []
+        args: list[object] = []
+        if older_than_s is not None:
+            where.append("created_at < ?")
+            args.append((time.time() if now is None else now) - older_than_s)
+        if prompt_version is not None:
+            where.append("(prompt_hash = ? OR prompt_hash LIKE ?)")
+            args += [prompt_version, f"{prompt_version}-%"]
+        if prompt_name is not None:
+            where.append("prompt_name = ?")
+            args.append(prompt_name)
+        clause = " AND ".join(where)
+        with self._lock:
+            row = self._conn.execute(f"SELECT COUNT(*) FROM responses WHERE {clause}", args).fetchone()
+            count = int(row[0])
+            if not dry_run and count:
+                self._conn.execute(f"DELETE FROM responses WHERE {clause}", args)
+        return count
 
     def close(self) -> None:
         """Close the connection."""

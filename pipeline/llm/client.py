@@ -19,8 +19,10 @@ from typing import Any, Generic, TypeVar
 
 from pipeline.hashing import content_id
 from pipeline.llm.cache import ResponseCache, request_key
+from pipeline.llm.errors import RateLimitedError
+from pipeline.llm.pricing import call_cost, estimate_tokens
 from pipeline.llm.registry import ModelRegistry
-from pipeline.llm.types import ChatRequest, ChatResponse, FatalError, RetryableError
+from pipeline.llm.types import ChatRequest, ChatResponse, RetryableError
 from pipeline.prompts import Prompt
 from pipeline.store import Store
 from schemas.config import ModelConfig, Severity
@@ -28,6 +30,11 @@ from schemas.records import LLMCall
 
 T = TypeVar("T")
 V = TypeVar("V")
+
+# Issues that say the answer is unusable as text (cut off, blocked, not JSON) rather than wrong.
+FORMAT_RULES = frozenset({"truncated", "content_filter", "invalid_json"})
+# 429s for one request before giving up on it (the item is kept for the next run).
+MAX_THROTTLES = 60
 
 
 @dataclass(frozen=True)
@@ -98,7 +105,12 @@ class LLMClient:
         model = self.registry.model(alias)
         messages = prompt.messages(**variables)
         issues: list[Issue] = []
-        for _attempt in range(repair_attempts + 1):
+        repairs_left = repair_attempts
+        # Truncated, filtered or non-JSON answers are the provider's hiccup more than the
+        # model misreading the task: they get their own allowance (max_retries) so that a
+        # run under injected faults still completes every item.
+        format_left = model.max_retries
+        while True:
             request = ChatRequest(
                 model=model.model,
                 messages=messages,
@@ -110,19 +122,23 @@ class LLMClient:
                 structured_mode=model.structured_output,
             )
             response, key = self._send(alias, model, prompt, request, item_id)
-            outcome = validate_answer(response, spec)
-            value, issues = outcome
+            value, issues = validate_answer(response, spec)  # type: ignore[arg-type]
             errors = [i for i in issues if i.severity == "error"]
             self._mark_outcome(alias, model, prompt, request, key, response, item_id, errors)
             if value is not None and not errors:
                 warnings = [i for i in issues if i.severity == "warning"]
                 return StructuredResult(value=value, served_model=response.served_model, warnings=warnings)
+            if all(i.rule in FORMAT_RULES for i in errors) and format_left > 0:
+                format_left -= 1
+            elif repairs_left > 0:
+                repairs_left -= 1
+            else:
+                raise InvalidOutputError(alias, errors)
             messages = [
                 *messages,
                 {"role": "assistant", "content": response.text},
                 {"role": "user", "content": repair_message(errors)},
             ]
-        raise InvalidOutputError(alias, [i for i in issues if i.severity == "error"])
 
     def _send(
         self, alias: str, model: ModelConfig, prompt: Prompt, request: ChatRequest, item_id: str
@@ -133,29 +149,66 @@ class LLMClient:
         if cached is not None:
             self._record(alias, model, prompt, request, key, cached, item_id, cached=True)
             return cached, key
+        budget = self.registry.budget
+        tokens_in = estimate_tokens("".join(m["content"] for m in request.messages))
+        if model.batch:
+            worst = call_cost(model, tokens_in, request.max_tokens, batch=True)
+            held = budget.reserve(worst, f"a batch request to {alias}")
+            try:
+                meta = {"item_id": item_id, "stage": self.stage, "prompt_name": prompt.name,
+                        "prompt_hash": prompt.hash, "run_id": self.run_id}
+                runner = self.registry.batcher(alias, self.store, self.cache)
+                response = runner.submit(key, request, meta)
+            except BaseException:
+                budget.settle(held, 0.0)
+                raise
+            budget.settle(held, call_cost(model, response.tokens_in, response.tokens_out, batch=True))
+            return response, key  # the runner has cached and recorded it
         provider = self.registry.provider(alias)
+        limiter = self.registry.limiters[alias]
         delay = 1.0
-        for attempt in range(model.max_retries + 1):
+        failures = 0
+        throttles = 0
+        attempt = 0
+        while True:
+            attempt += 1
+            held = budget.reserve(call_cost(model, tokens_in, request.max_tokens), f"a request to {alias}")
             try:
                 with self.registry.semaphores[alias]:
-                    response = provider.complete(request)
-            except RetryableError as exc:
+                    permit = limiter.acquire(tokens_in)
+                    try:
+                        response = provider.complete(request)
+                    except BaseException:
+                        permit.release(None)
+                        raise
+                    permit.release(response.tokens_out)
+            except RateLimitedError as exc:
+                # Not the item's fault: pause the whole alias and try again, without
+                # spending one of the item's retries (bounded so a dead endpoint still stops).
+                budget.settle(held, 0.0)
                 self._record_error(alias, model, prompt, request, key, item_id, attempt, str(exc))
-                if attempt == model.max_retries:
+                limiter.on_rate_limited(exc.retry_after_s)
+                throttles += 1
+                if throttles > MAX_THROTTLES:
+                    raise
+                continue
+            except RetryableError as exc:
+                budget.settle(held, 0.0)
+                self._record_error(alias, model, prompt, request, key, item_id, attempt, str(exc))
+                failures += 1
+                if failures > model.max_retries:
                     raise
                 wait = exc.retry_after_s if exc.retry_after_s is not None else delay
                 self._sleep(min(wait, 120.0) + random.uniform(0, 0.25 * delay))
                 delay = min(delay * 2, 60.0)
                 continue
-            self.cache.put(key, provider_name, model.model, prompt.hash, response)
+            except BaseException:
+                budget.settle(held, 0.0)
+                raise
+            budget.settle(held, call_cost(model, response.tokens_in, response.tokens_out))
+            self.cache.put(key, provider_name, model.model, prompt.hash, response, prompt.name)
             self._record(alias, model, prompt, request, key, response, item_id, cached=False)
             return response, key
-        raise FatalError("unreachable: retry loop ended without result")
-
-    def _cost(self, model: ModelConfig, response: ChatResponse) -> float:
-        return (
-            response.tokens_in * model.price_in_per_mtok + response.tokens_out * model.price_out_per_mtok
-        ) / 1_000_000
 
     def _record(
         self,
@@ -169,33 +222,38 @@ class LLMClient:
         cached: bool,
         outcome: str = "ok",
         error: str | None = None,
+        batch: bool = False,
     ) -> None:
-        self.store.put(
-            [
-                LLMCall(
-                    id=content_id("call", self.run_id, key),
-                    run_id=self.run_id,
-                    stage=self.stage,
-                    item_id=item_id,
-                    provider=model.provider,
-                    model_alias=alias,
-                    served_model=response.served_model,
-                    prompt_name=prompt.name,
-                    prompt_hash=prompt.hash,
-                    params=request.params(),
-                    request_hash=key,
-                    cached=cached,
-                    tokens_in=response.tokens_in,
-                    tokens_out=response.tokens_out,
-                    latency_s=0.0 if cached else response.latency_s,
-                    cost_usd=0.0 if cached else self._cost(model, response),
-                    finish_reason=response.finish_reason,
-                    outcome=outcome,  # type: ignore[arg-type]
-                    error=error,
-                    created_at=datetime.now(UTC),
-                )
-            ]
+        self._put_call(
+            LLMCall(
+                id=content_id("call", self.run_id, key),
+                run_id=self.run_id,
+                stage=self.stage,
+                item_id=item_id,
+                provider=model.provider,
+                model_alias=alias,
+                served_model=response.served_model,
+                prompt_name=prompt.name,
+                prompt_hash=prompt.hash,
+                params=request.params(),
+                request_hash=key,
+                cached=cached,
+                tokens_in=response.tokens_in,
+                tokens_out=response.tokens_out,
+                latency_s=0.0 if cached else response.latency_s,
+                cost_usd=0.0 if cached else call_cost(
+                    model, response.tokens_in, response.tokens_out, batch
+                ),
+                finish_reason=response.finish_reason,
+                outcome=outcome,  # type: ignore[arg-type]
+                error=error,
+                created_at=datetime.now(UTC),
+            )
         )
+
+    def _put_call(self, call: LLMCall) -> None:
+        self.store.put([call])
+        self.registry.notify(call)
 
     def _mark_outcome(
         self,
@@ -210,12 +268,14 @@ class LLMClient:
     ) -> None:
         if not errors:
             return
+        error = "; ".join(f"{i.rule}: {i.message}" for i in errors)[:500]
         existing = self.store.get(LLMCall, content_id("call", self.run_id, key))
+        if existing is not None:
+            self._put_call(existing.model_copy(update={"outcome": "invalid_output", "error": error}))
+            return
         self._record(
             alias, model, prompt, request, key, response, item_id,
-            cached=existing.cached if existing else True,
-            outcome="invalid_output",
-            error="; ".join(i.message for i in errors)[:500],
+            cached=True, outcome="invalid_output", error=error,
         )
 
     def _record_error(
@@ -229,26 +289,24 @@ class LLMClient:
         attempt: int,
         message: str,
     ) -> None:
-        self.store.put(
-            [
-                LLMCall(
-                    id=content_id("call", self.run_id, key, attempt, "error"),
-                    run_id=self.run_id,
-                    stage=self.stage,
-                    item_id=item_id,
-                    provider=model.provider,
-                    model_alias=alias,
-                    served_model="",
-                    prompt_name=prompt.name,
-                    prompt_hash=prompt.hash,
-                    params=request.params(),
-                    request_hash=key,
-                    cached=False,
-                    outcome="error",
-                    error=message[:500],
-                    created_at=datetime.now(UTC),
-                )
-            ]
+        self._put_call(
+            LLMCall(
+                id=content_id("call", self.run_id, key, attempt, "error"),
+                run_id=self.run_id,
+                stage=self.stage,
+                item_id=item_id,
+                provider=model.provider,
+                model_alias=alias,
+                served_model="",
+                prompt_name=prompt.name,
+                prompt_hash=prompt.hash,
+                params=request.params(),
+                request_hash=key,
+                cached=False,
+                outcome="error",
+                error=message[:500],
+                created_at=datetime.now(UTC),
+            )
         )
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import openai
 
+from pipeline.llm.errors import classify_status
 from pipeline.llm.types import ChatRequest, ChatResponse, FatalError, RetryableError
 
 STRICT_UNSUPPORTED = ("maxLength", "minLength", "pattern", "format")
@@ -50,19 +51,45 @@ def response_format(request: ChatRequest) -> dict[str, Any] | None:
     return {"type": "json_object"}
 
 
-def _retry_after(exc: openai.APIStatusError) -> float | None:
-    headers = exc.response.headers
-    if "retry-after-ms" in headers:
-        try:
-            return float(headers["retry-after-ms"]) / 1000
-        except ValueError:
-            return None
-    if "retry-after" in headers:
-        try:
-            return float(headers["retry-after"])
-        except ValueError:
-            return None
-    return None
+def classify_openai(exc: openai.APIStatusError, model: str) -> RetryableError | FatalError:
+    """Map an SDK status error to valact's retryable / fatal classes."""
+    body = exc.body if isinstance(exc.body, dict) else {}
+    error = body.get("error", body) if isinstance(body.get("error", body), dict) else {}
+    code = str(error.get("code") or error.get("type") or exc.code or "")
+    return classify_status(exc.status_code, code, exc.message, model, dict(exc.response.headers))
+
+
+def chat_body(request: ChatRequest) -> dict[str, Any]:
+    """The chat-completions JSON body of a request (also one line of a batch file)."""
+    body: dict[str, Any] = {
+        "model": request.model,
+        "messages": request.messages,
+        "temperature": request.temperature,
+        "max_tokens": request.max_tokens,
+    }
+    if request.seed is not None:
+        body["seed"] = request.seed
+    fmt = response_format(request)
+    if fmt is not None:
+        body["response_format"] = fmt
+    return body
+
+
+def parse_completion(data: dict[str, Any], model: str, latency_s: float) -> ChatResponse:
+    """A chat-completion JSON object (sync answer or batch output line) as a ChatResponse."""
+    choices = data.get("choices") or []
+    if not choices:
+        raise RetryableError(f"{model}: response had no choices")
+    choice = choices[0]
+    usage = data.get("usage") or {}
+    return ChatResponse(
+        text=(choice.get("message") or {}).get("content") or "",
+        finish_reason=choice.get("finish_reason"),
+        tokens_in=int(usage.get("prompt_tokens") or 0),
+        tokens_out=int(usage.get("completion_tokens") or 0),
+        served_model=data.get("model") or model,
+        latency_s=latency_s,
+    )
 
 
 class OpenAIProvider:
@@ -75,34 +102,24 @@ class OpenAIProvider:
             base_url=base_url, api_key=api_key or "no-key-needed", max_retries=0, timeout=timeout_s
         )
 
+    @property
+    def sdk(self) -> openai.OpenAI:
+        """The underlying SDK client (the batch runner uploads files and creates batches with it)."""
+        return self._client
+
     def complete(self, request: ChatRequest) -> ChatResponse:
         """Send one chat completion; map SDK errors to retryable or fatal."""
-        body: dict[str, Any] = {
-            "model": request.model,
-            "messages": request.messages,
-            "temperature": request.temperature,
-            "max_tokens": request.max_tokens,
-        }
-        if request.seed is not None:
-            body["seed"] = request.seed
-        fmt = response_format(request)
-        if fmt is not None:
-            body["response_format"] = fmt
+        body = chat_body(request)
         started = time.monotonic()
         try:
             completion = self._client.chat.completions.create(**body)
-        except openai.RateLimitError as exc:
-            if "insufficient_quota" in str(exc):
-                raise FatalError(f"quota exhausted: {exc.message}") from exc
-            raise RetryableError(f"rate limited: {exc.message}", _retry_after(exc)) from exc
-        except openai.InternalServerError as exc:
-            raise RetryableError(f"server error {exc.status_code}: {exc.message}", _retry_after(exc)) from exc
-        except (openai.APITimeoutError, openai.APIConnectionError) as exc:
-            raise RetryableError(f"{type(exc).__name__}: {exc}") from exc
         except openai.APIStatusError as exc:
-            if exc.status_code in (408, 409) or exc.status_code >= 500:
-                raise RetryableError(f"HTTP {exc.status_code}: {exc.message}", _retry_after(exc)) from exc
-            raise FatalError(f"HTTP {exc.status_code} from {request.model}: {exc.message}") from exc
+            raise classify_openai(exc, request.model) from exc
+        except (openai.APITimeoutError, openai.APIConnectionError) as exc:
+            raise RetryableError(f"{request.model}: {type(exc).__name__}: {exc}") from exc
+        except (openai.APIResponseValidationError, ValueError) as exc:
+            # An unreadable response body (broken JSON from a proxy or a flaky server).
+            raise RetryableError(f"{request.model}: unreadable response: {exc}"[:300]) from exc
         latency = time.monotonic() - started
         if not completion.choices:
             raise RetryableError("response had no choices")

@@ -4,13 +4,21 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
+from pipeline.llm.batch import BatchRunner
+from pipeline.llm.cache import ResponseCache
+from pipeline.llm.dashscope_provider import DashScopeProvider, compatible_url
+from pipeline.llm.limits import RateLimiter
 from pipeline.llm.local_server import LocalModelServer
 from pipeline.llm.openai_provider import OpenAIProvider
+from pipeline.llm.pricing import BudgetGuard
 from pipeline.llm.provider import Provider
 from pipeline.llm.types import FatalError
+from pipeline.store import Store
 from schemas.config import ModelConfig, ProjectConfig
+from schemas.records import LLMCall
 
 LOCAL = "local"
 
@@ -22,6 +30,7 @@ class ModelRegistry:
         self.config = config
         self.workspace = workspace
         self._providers: dict[str, Provider] = {}
+        self._batchers: dict[str, BatchRunner] = {}
         self._local: LocalModelServer | None = None
         self._lock = threading.Lock()
         # Aliases served by the local llama.cpp server share one slot: it answers one
@@ -31,6 +40,10 @@ class ModelRegistry:
             alias: local_slot if model.base_url == LOCAL else threading.Semaphore(model.max_concurrency)
             for alias, model in config.models.items()
         }
+        self.limiters = {alias: RateLimiter(model) for alias, model in config.models.items()}
+        self.budget = BudgetGuard(config.budget_usd)
+        # Called with every LLMCall record written (the CLI's live cost note listens here).
+        self.listeners: list[Callable[[LLMCall], None]] = []
 
     def model(self, alias: str) -> ModelConfig:
         """The config of an alias (FatalError if undefined)."""
@@ -63,10 +76,33 @@ class ModelRegistry:
             if base_url == LOCAL:
                 base_url = self._local_server().base_url
             return OpenAIProvider(base_url, self._api_key(model), model.timeout_s)
-        raise FatalError(
-            f"provider {model.provider!r} is not available in this version; use provider = 'openai' "
-            "with DashScope's OpenAI-compatible base_url"
-        )
+        if model.provider == "dashscope":
+            if model.base_url == LOCAL:
+                raise FatalError("the local llama.cpp server speaks OpenAI's format: use provider = 'openai'")
+            return DashScopeProvider(model.base_url, self._api_key(model), model.timeout_s)
+        raise FatalError(f"unknown provider {model.provider!r}")
+
+    def batcher(self, alias: str, store: Store, cache: ResponseCache) -> BatchRunner:
+        """The batch runner of an alias (OpenAI Batch API or DashScope's compatible batch)."""
+        with self._lock:
+            if alias not in self._batchers:
+                model = self.model(alias)
+                if model.base_url == LOCAL:
+                    raise FatalError(f"{alias}: the local model server has no batch API; drop --batch")
+                base_url = model.base_url
+                if model.provider == "dashscope":
+                    base_url = compatible_url(base_url)
+                client = OpenAIProvider(base_url, self._api_key(model), model.timeout_s).sdk
+                self._batchers[alias] = BatchRunner(alias, model, client, store, cache, notify=self.notify)
+            return self._batchers[alias]
+
+    def notify(self, call: LLMCall) -> None:
+        """Tell the listeners about a call record (a failing listener never fails the call)."""
+        for listener in list(self.listeners):
+            try:
+                listener(call)
+            except Exception:  # display only
+                continue
 
     def _local_server(self) -> LocalModelServer:
         if self._local is None:
@@ -82,3 +118,4 @@ class ModelRegistry:
                 self._local.stop()
                 self._local = None
             self._providers.clear()
+            self._batchers.clear()

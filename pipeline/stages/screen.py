@@ -145,7 +145,11 @@ def screen_domain(
     report = DomainScreenReport(domain)
     decisions = _stored_decisions(ctx)
     queue = screening_queue(ctx, domain)
-    workers = max(1, min(ctx.config.models[a].max_concurrency for a in cfg.screeners))
+    models = [ctx.config.models[a] for a in cfg.screeners]
+    workers = max(1, min(m.max_concurrency for m in models))
+    if any(m.batch for m in models):
+        # Batch mode: every post of the chunk should wait in the same batch job.
+        workers = max(workers, cfg.batch_size)
     position = 0
     with ThreadPoolExecutor(max_workers=workers) as pool:
         while position < len(queue):
@@ -215,3 +219,48 @@ def scenario_from_post(post: Post, domain: str) -> Scenario:
         created_utc=post.created_utc,
         url=post.url,
     )
+
+
+def cohen_kappa(first: list[bool], second: list[bool]) -> float | None:
+    """Cohen's kappa of two raters' Yes/No labels on the same items (None if undefined).
+
+    Agreement beyond chance: (observed - expected) / (1 - expected), with the expected
+    agreement from each rater's own Yes rate. Undefined for no items; 1.0 when both raters
+    give one and the same label to everything (perfect, if uninformative, agreement).
+    """
+    n = len(first)
+    if n == 0 or n != len(second):
+        return None
+    observed = sum(a == b for a, b in zip(first, second, strict=True)) / n
+    yes_a = sum(first) / n
+    yes_b = sum(second) / n
+    expected = yes_a * yes_b + (1 - yes_a) * (1 - yes_b)
+    if expected == 1.0:
+        return 1.0
+    return (observed - expected) / (1 - expected)
+
+
+def screen_agreement(votes: list[ScreenVote], screeners: list[str] | None = None) -> list[dict[str, Any]]:
+    """Pairwise kappa between screeners over the posts both voted on (current prompt versions).
+
+    Tie-breaker votes are left out: the tie-breaker only sees the posts the others split on,
+    so its agreement would say more about the sample than about the model.
+    """
+    by_screener: dict[str, dict[str, bool]] = {}
+    for vote in votes:
+        if vote.role == "screener":
+            by_screener.setdefault(vote.screener, {})[vote.post_id] = vote.keep
+    names = screeners if screeners is not None else sorted(by_screener)
+    pairs: list[dict[str, Any]] = []
+    for i, first in enumerate(names):
+        for second in names[i + 1:]:
+            a, b = by_screener.get(first, {}), by_screener.get(second, {})
+            common = sorted(set(a) & set(b))
+            kappa = cohen_kappa([a[p] for p in common], [b[p] for p in common])
+            agree = sum(a[p] == b[p] for p in common)
+            pairs.append({
+                "screeners": [first, second], "posts": len(common),
+                "agreement": round(agree / len(common), 4) if common else None,
+                "kappa": None if kappa is None else round(kappa, 4),
+            })
+    return pairs

@@ -1,0 +1,97 @@
+"""``valact cache stats`` and ``valact cache prune``: look into and trim the response cache.
+
+The cache is what makes re-runs free, so pruning needs an explicit criterion: entries older
+than a duration, and/or answers to an old prompt version (after a prompt edit they can never
+be asked for again).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from pipeline.config import ConfigError, load_config
+from pipeline.llm.cache import ResponseCache
+
+cache_app = typer.Typer(help="Inspect and prune the LLM response cache.", no_args_is_help=True)
+_err = Console(stderr=True)
+
+ProfileOpt = Annotated[str | None, typer.Option("--profile", "-p", help="packaged profile")]
+ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="project TOML")]
+WorkspaceOpt = Annotated[str | None, typer.Option("--workspace", "-w", help="workspace folder")]
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_duration(text: str) -> float:
+    """Seconds in ``30d``, ``12h``, ``90m``, ``2w`` or a plain number of seconds."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*", text)
+    if not match:
+        raise typer.BadParameter(f"not a duration: {text!r} (use e.g. 30d, 12h, 90m)")
+    return float(match.group(1)) * _UNITS[match.group(2) or "s"]
+
+
+def _open(profile: str | None, config: Path | None, workspace: str | None) -> ResponseCache:
+    try:
+        cfg = load_config(profile, config, workspace)
+    except ConfigError as exc:
+        _err.print(f"[bold red]error:[/] {exc}")
+        raise typer.Exit(2) from exc
+    path = Path(cfg.workspace) / "llm_cache.sqlite"
+    if not path.exists():
+        _err.print(f"[bold red]error:[/] no cache at {path.resolve()}")
+        raise typer.Exit(2)
+    return ResponseCache(path)
+
+
+@cache_app.command("stats")
+def stats(
+    profile: ProfileOpt = None, config: ConfigOpt = None, workspace: WorkspaceOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Entries, size and age per prompt, prompt version and model."""
+    cache = _open(profile, config, workspace)
+    try:
+        data = cache.summary()
+    finally:
+        cache.close()
+    if as_json:
+        typer.echo(json.dumps(data, indent=2))
+        return
+    table = Table("prompt", "version", "prompt hash", "model", "entries", "KiB", "oldest", "newest",
+                  title=f"{data['path']}: {data['entries']} answers")
+    for g in data["groups"]:
+        table.add_row(g["prompt"], g["prompt_version"], g["prompt_hash"], g["model"], str(g["entries"]),
+                      f"{g['bytes'] / 1024:.1f}", _day(g["oldest"]), _day(g["newest"]))
+    Console().print(table)
+
+
+def _day(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d %H:%M")
+
+
+@cache_app.command("prune")
+def prune(
+    older_than: Annotated[str | None, typer.Option("--older-than", help="e.g. 30d, 12h")] = None,
+    prompt_version: Annotated[str | None, typer.Option("--prompt-version", help="e.g. 1")] = None,
+    prompt: Annotated[str | None, typer.Option("--prompt", help="only this prompt, e.g. screen")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="count, do not delete")] = False,
+    profile: ProfileOpt = None, config: ConfigOpt = None, workspace: WorkspaceOpt = None,
+) -> None:
+    """Delete cached answers older than a duration and/or of one prompt version."""
+    if older_than is None and prompt_version is None:
+        _err.print("[bold red]error:[/] give --older-than and/or --prompt-version")
+        raise typer.Exit(2)
+    seconds = parse_duration(older_than) if older_than is not None else None
+    cache = _open(profile, config, workspace)
+    try:
+        count = cache.prune(seconds, prompt_version, prompt, dry_run=dry_run)
+    finally:
+        cache.close()
+    typer.echo(f"{'would delete' if dry_run else 'deleted'} {count} cached answers")

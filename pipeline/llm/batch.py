@@ -1,0 +1,315 @@
+"""Batch mode: a stage's requests go through the provider's Batch API at the batch price.
+
+Works with OpenAI's Batch API and with DashScope's OpenAI-compatible batch endpoint (same
+wire format: upload a JSONL file with ``purpose="batch"``, create a batch for
+``/v1/chat/completions``, poll it, download the output and error files).
+
+Stages need no change: the client hands each cache miss of a batch-mode alias to this
+runner, which gathers the requests of concurrent workers for ``batch_linger_s``, submits
+them as one job, and wakes every worker when its answer arrives. Every job is written to the
+store *before* it is created (status ``creating``) and again with its batch id, and its
+creation carries that record's id in the batch metadata, so a process killed at any point
+finds its jobs on restart and waits for them instead of submitting (and paying) again.
+Answers land in the response cache as soon as they are downloaded. Failed or expired
+requests are resubmitted in a new round; a request the provider rejects as invalid is a
+fatal error for that item.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+import openai
+from pydantic import Field
+
+from pipeline.hashing import content_id
+from pipeline.llm.cache import ResponseCache
+from pipeline.llm.errors import classify_status
+from pipeline.llm.openai_provider import chat_body, classify_openai, parse_completion
+from pipeline.llm.pricing import call_cost
+from pipeline.llm.types import ChatRequest, ChatResponse, FatalError, ProviderError, RetryableError
+from pipeline.store import Store, register_table
+from schemas.config import ModelConfig
+from schemas.records import LLMCall, Record
+
+ENDPOINT = "/v1/chat/completions"
+FINAL = frozenset({"completed", "failed", "expired", "cancelled"})
+JobStatus = Literal["creating", "submitted", "completed", "failed", "expired", "cancelled"]
+
+
+class BatchJob(Record):
+    """One batch job: enough to find it again after a crash and to file its answers."""
+
+    alias: str
+    batch_id: str = ""
+    input_file_id: str = ""
+    round: int = 0
+    status: JobStatus = "creating"
+    # request key -> {"item_id", "stage", "prompt_name", "prompt_hash", "run_id"}
+    entries: dict[str, dict[str, str]]
+    created_at: datetime
+    finished_at: datetime | None = None
+    counts: dict[str, int] = Field(default_factory=dict)
+
+
+register_table(BatchJob, "llm_batches")
+
+
+@dataclass
+class _Waiter:
+    """One request waiting for its answer."""
+
+    request: ChatRequest
+    meta: dict[str, str]
+    done: threading.Event = field(default_factory=threading.Event)
+    response: ChatResponse | None = None
+    error: ProviderError | None = None
+
+
+class BatchRunner:
+    """Gathers one alias's requests into batch jobs and resolves them."""
+
+    def __init__(
+        self,
+        alias: str,
+        model: ModelConfig,
+        client: openai.OpenAI,
+        store: Store,
+        cache: ResponseCache,
+        sleep: Callable[[float], None] = time.sleep,
+        notify: Callable[[LLMCall], None] | None = None,
+    ) -> None:
+        self.alias = alias
+        self._notify = notify
+        self.model = model
+        self.client = client
+        self.store = store
+        self.cache = cache
+        self._sleep = sleep
+        self._lock = threading.Lock()
+        self._waiters: dict[str, _Waiter] = {}
+        self._queue: list[str] = []
+        self._last_enqueue = 0.0
+        self._flusher: threading.Thread | None = None
+        self._resumed = False
+        self.jobs_created = 0
+
+    # ---- callers -------------------------------------------------------------------------
+    def submit(self, key: str, request: ChatRequest, meta: dict[str, str]) -> ChatResponse:
+        """Answer one request through a batch job (blocks until the job has its answer)."""
+        self.resume()
+        with self._lock:
+            waiter = self._waiters.get(key)
+            if waiter is not None and not waiter.request.messages:
+                waiter.request = request  # a resumed job's entry: now we know the request
+            if waiter is None:
+                waiter = _Waiter(request, meta)
+                self._waiters[key] = waiter
+                self._queue.append(key)
+                self._last_enqueue = time.monotonic()
+                if self._flusher is None or not self._flusher.is_alive():
+                    self._flusher = threading.Thread(target=self._flush_loop, daemon=True)
+                    self._flusher.start()
+        waiter.done.wait()
+        if waiter.error is not None:
+            raise waiter.error
+        assert waiter.response is not None
+        return waiter.response
+
+    def resume(self) -> None:
+        """Once per process: pick up this alias's unfinished jobs instead of resubmitting them."""
+        with self._lock:
+            if self._resumed:
+                return
+            self._resumed = True
+            open_jobs = [
+                j for j in self.store.all(BatchJob) if j.alias == self.alias and j.status not in FINAL
+            ]
+            for job in open_jobs:
+                for key, meta in job.entries.items():
+                    placeholder = _Waiter(ChatRequest(model=self.model.model, messages=[]), meta)
+                    self._waiters.setdefault(key, placeholder)
+        for job in open_jobs:
+            threading.Thread(target=self._run_job, args=(job,), daemon=True).start()
+
+    # ---- job lifecycle ---------------------------------------------------------------------
+    def _flush_loop(self) -> None:
+        linger = self.model.batch_linger_s
+        while True:
+            self._sleep(min(0.1, linger) if linger > 0 else 0.01)
+            with self._lock:
+                if not self._queue:
+                    return
+                idle = time.monotonic() - self._last_enqueue
+                if len(self._queue) < self.model.batch_max_requests and idle < linger:
+                    continue
+                keys = self._queue[: self.model.batch_max_requests]
+                del self._queue[: len(keys)]
+                entries = {k: self._waiters[k].meta for k in keys}
+            job = BatchJob(
+                id=content_id("batch", self.alias, sorted(keys), time.time()),
+                alias=self.alias, entries=entries, created_at=datetime.now(UTC),
+            )
+            self.store.put([job])
+            threading.Thread(target=self._run_job, args=(job,), daemon=True).start()
+
+    def _run_job(self, job: BatchJob) -> None:
+        """Create (if needed), wait for, and file one job; resubmit what failed, round by round."""
+        try:
+            while True:
+                job = self._ensure_created(job)
+                job, batch = self._wait(job)
+                retry = self._collect(job, batch)
+                if not retry:
+                    return
+                if job.round >= self.model.max_retries:
+                    rounds = job.round + 1
+                    message = f"{self.alias}: still failing after {rounds} batch rounds"
+                    self._fail(retry, RetryableError(message))
+                    return
+                job = BatchJob(
+                    id=content_id("batch", self.alias, sorted(retry), job.round + 1, time.time()),
+                    alias=self.alias, round=job.round + 1, entries={k: job.entries[k] for k in retry},
+                    created_at=datetime.now(UTC),
+                )
+                self.store.put([job])
+        except ProviderError as exc:
+            self._fail(list(job.entries), exc)
+        except openai.APIStatusError as exc:
+            self._fail(list(job.entries), classify_openai(exc, self.model.model))
+        except Exception as exc:  # waiters must never hang
+            problem = RetryableError(f"{self.alias}: batch job failed: {type(exc).__name__}")
+            self._fail(list(job.entries), problem)
+
+    def _ensure_created(self, job: BatchJob) -> BatchJob:
+        if job.batch_id:
+            return job
+        found = self._find_created(job.id)
+        if found is None:
+            lines = []
+            for key in job.entries:
+                waiter = self._waiters.get(key)
+                if waiter is None or not waiter.request.messages:
+                    # Killed between recording the job and creating it: nothing was sent.
+                    self.store.put([job.model_copy(update={"status": "cancelled"})])
+                    raise RetryableError(f"{self.alias}: batch {job.id} was never created; ask again")
+                lines.append(json.dumps(
+                    {"custom_id": key, "method": "POST", "url": ENDPOINT, "body": chat_body(waiter.request)}
+                ))
+            upload = self.client.files.create(
+                file=("valact-batch.jsonl", ("\n".join(lines) + "\n").encode()), purpose="batch"
+            )
+            job = job.model_copy(update={"input_file_id": upload.id})
+            self.store.put([job])
+            found = self.client.batches.create(
+                input_file_id=upload.id, endpoint=ENDPOINT, completion_window=self.model.batch_window,  # type: ignore[arg-type]
+                metadata={"valact_job": job.id, "valact_alias": self.alias},
+            )
+            self.jobs_created += 1
+        job = job.model_copy(update={"batch_id": found.id, "status": "submitted"})
+        self.store.put([job])
+        return job
+
+    def _find_created(self, job_id: str) -> Any:
+        """A batch created for this job before a crash (its metadata names the job), if any."""
+        try:
+            for batch in self.client.batches.list(limit=100):
+                if (batch.metadata or {}).get("valact_job") == job_id:
+                    return batch
+        except openai.APIError:
+            return None
+        return None
+
+    def _wait(self, job: BatchJob) -> tuple[BatchJob, Any]:
+        while True:
+            try:
+                batch = self.client.batches.retrieve(job.batch_id)
+            except (openai.APITimeoutError, openai.APIConnectionError, openai.InternalServerError):
+                self._sleep(self.model.batch_poll_s)
+                continue
+            if batch.status in FINAL:
+                counts = batch.request_counts.model_dump() if batch.request_counts else {}
+                job = job.model_copy(update={
+                    "status": batch.status, "finished_at": datetime.now(UTC), "counts": counts,
+                    "input_file_id": job.input_file_id or batch.input_file_id,
+                })
+                self.store.put([job])
+                return job, batch
+            self._sleep(self.model.batch_poll_s)
+
+    def _collect(self, job: BatchJob, batch: Any) -> list[str]:
+        """File the answers of a finished job; return the keys to resubmit."""
+        if job.status == "failed" and not batch.output_file_id:
+            details = (batch.errors.data if batch.errors else None) or []
+            messages = "; ".join(e.message or "" for e in details)
+            problem = FatalError(f"{self.alias}: batch {job.batch_id} failed: {messages}")
+            self._fail(list(job.entries), problem)
+            return []
+        answered: set[str] = set()
+        for file_id in (batch.output_file_id, batch.error_file_id):
+            if not file_id:
+                continue
+            text = self.client.files.content(file_id).text
+            for line in text.splitlines():
+                if line.strip():
+                    key = self._file_line(job, json.loads(line))
+                    if key:
+                        answered.add(key)
+        return [k for k in job.entries if k not in answered]
+
+    def _file_line(self, job: BatchJob, line: dict[str, Any]) -> str | None:
+        """Resolve one output/error line; returns its key if it needs no resubmission."""
+        key = str(line.get("custom_id", ""))
+        if key not in job.entries:
+            return None
+        response = line.get("response") or {}
+        status = int(response.get("status_code") or 0)
+        if status == 200 and not line.get("error"):
+            answer = parse_completion(response.get("body") or {}, self.model.model, 0.0)
+            self._deliver(job, key, answer)
+            return key
+        error = line.get("error") or (response.get("body") or {}).get("error") or {}
+        problem = classify_status(
+            status or 500, str(error.get("code") or ""), str(error.get("message") or ""), self.model.model
+        )
+        if isinstance(problem, FatalError):
+            self._fail([key], problem)
+            return key
+        return None  # expired, 429, 5xx: next round
+
+    def _deliver(self, job: BatchJob, key: str, answer: ChatResponse) -> None:
+        meta = job.entries[key]
+        self.cache.put(key, self.model.provider, self.model.model, meta.get("prompt_hash", ""), answer,
+                       meta.get("prompt_name", ""))
+        record = LLMCall(
+            id=content_id("call", meta.get("run_id", ""), key),
+            run_id=meta.get("run_id", ""), stage=meta.get("stage", ""), item_id=meta.get("item_id", ""),
+            provider=self.model.provider, model_alias=self.alias, served_model=answer.served_model,
+            prompt_name=meta.get("prompt_name", ""), prompt_hash=meta.get("prompt_hash", ""),
+            params={"temperature": self.model.temperature, "max_tokens": self.model.max_tokens,
+                    "seed": self.model.seed, "batch_id": job.batch_id},
+            request_hash=key, cached=False, tokens_in=answer.tokens_in, tokens_out=answer.tokens_out,
+            cost_usd=call_cost(self.model, answer.tokens_in, answer.tokens_out, batch=True),
+            finish_reason=answer.finish_reason, created_at=datetime.now(UTC),
+        )
+        self.store.put([record])
+        if self._notify is not None:
+            self._notify(record)
+        with self._lock:
+            waiter = self._waiters.pop(key, None)
+        if waiter is not None:
+            waiter.response = answer
+            waiter.done.set()
+
+    def _fail(self, keys: list[str], error: ProviderError) -> None:
+        with self._lock:
+            waiters = [self._waiters.pop(k) for k in keys if k in self._waiters]
+        for waiter in waiters:
+            waiter.error = error
+            waiter.done.set()

@@ -1,0 +1,112 @@
+"""Figures about model use for ``valact status`` and the live progress note: failures by kind,
+money and tokens per model, batch jobs, and how much the screeners agree.
+
+Read-only over the store; nothing here talks to a provider.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from typing import Any
+
+from pipeline.llm.batch import BatchJob
+from pipeline.store import Store
+from schemas.records import LLMCall, ScreenVote
+
+_HTTP = re.compile(r"HTTP (\d{3})")
+
+
+def failure_kind(call: LLMCall) -> str:
+    """A short label for a failed call: the validation rule, or the transport problem."""
+    error = call.error or ""
+    if call.outcome == "invalid_output":
+        return "invalid:" + (error.split(":", 1)[0].strip() or "unknown")
+    if "rate limited" in error:
+        return "rate_limited"
+    if "Timeout" in error:
+        return "timeout"
+    if "unreadable response" in error:
+        return "malformed_response"
+    match = _HTTP.search(error)
+    if match:
+        return f"http_{match.group(1)}"
+    return "connection" if "Connection" in error else "other"
+
+
+def failures_by_stage(calls: list[LLMCall]) -> dict[str, dict[str, int]]:
+    """Failed attempts per stage and kind (each was retried or repaired, or its item dropped)."""
+    table: dict[str, Counter[str]] = defaultdict(Counter)
+    for call in calls:
+        if call.outcome != "ok":
+            table[call.stage][failure_kind(call)] += 1
+    return {stage: dict(sorted(c.items())) for stage, c in sorted(table.items())}
+
+
+def cost_by_model(calls: list[LLMCall]) -> list[dict[str, Any]]:
+    """Paid requests, tokens and USD per model alias (batch requests at their discounted price)."""
+    rows: dict[str, dict[str, Any]] = {}
+    for call in calls:
+        if call.cached or call.outcome == "error":
+            continue
+        empty = {"model": call.model_alias, "requests": 0, "batch_requests": 0,
+                 "tokens_in": 0, "tokens_out": 0, "cost_usd": 0.0}
+        row = rows.setdefault(call.model_alias, empty)
+        row["requests"] += 1
+        row["batch_requests"] += int("batch_id" in call.params)
+        row["tokens_in"] += call.tokens_in
+        row["tokens_out"] += call.tokens_out
+        row["cost_usd"] += call.cost_usd
+    for row in rows.values():
+        row["cost_usd"] = round(row["cost_usd"], 6)
+    return [rows[k] for k in sorted(rows)]
+
+
+def cost_note(calls: list[LLMCall], budget_usd: float | None = None) -> str:
+    """One line for the progress display: money and tokens so far, failures, budget left."""
+    paid = [c for c in calls if not c.cached and c.outcome != "error"]
+    cost = sum(c.cost_usd for c in paid)
+    tokens = sum(c.tokens_in + c.tokens_out for c in paid)
+    failed = sum(1 for c in calls if c.outcome != "ok")
+    text = f"${cost:.4f} · {tokens:,} tok · {len(paid)} paid · {failed} failed"
+    if budget_usd is not None:
+        text += f" · budget ${budget_usd:.2f}"
+    return text
+
+
+def batch_summary(store: Store) -> dict[str, int]:
+    """Batch jobs per status."""
+    return dict(Counter(job.status for job in store.all(BatchJob)))
+
+
+def llm_health(store: Store) -> dict[str, Any]:
+    """Everything above for ``valact status``."""
+    from pipeline.stages.screen import screen_agreement  # stage module; imported late, no cycle
+
+    calls = store.all(LLMCall)
+    return {
+        "failures_by_stage": failures_by_stage(calls),
+        "cost_by_model": cost_by_model(calls),
+        "batch_jobs": batch_summary(store),
+        "screen_agreement": screen_agreement(store.all(ScreenVote)),
+    }
+
+
+class CostMeter:
+    """Running totals per stage for the live progress note (fed by every call record)."""
+
+    def __init__(self, note: Callable[[str, str], None], budget_usd: float | None = None) -> None:
+        self._note = note
+        self.budget_usd = budget_usd
+        self._calls: dict[str, list[LLMCall]] = defaultdict(list)
+        self._lock = threading.Lock()
+
+    def __call__(self, call: LLMCall) -> None:
+        """Add one call record and refresh its stage's note."""
+        with self._lock:
+            calls = self._calls[call.stage]
+            calls.append(call)
+            text = cost_note(calls, self.budget_usd)
+        self._note(call.stage, text)
