@@ -15,7 +15,6 @@ middle), but parsing, the expensive part, is split without knowing the file's le
 from __future__ import annotations
 
 import gzip
-import io
 from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib import resources
@@ -70,15 +69,53 @@ def resolve_dump(spec: str) -> Path:
     return path
 
 
-def _open_binary(path: Path) -> IO[bytes]:
-    raw = path.open("rb")
-    if path.suffix == ".zst":
-        dctx = zstandard.ZstdDecompressor(max_window_size=MAX_ZSTD_WINDOW)
-        reader = dctx.stream_reader(raw, read_size=READ_SIZE, closefd=True)
-        return io.BufferedReader(reader, buffer_size=READ_SIZE)  # type: ignore[arg-type]
-    if path.suffix == ".gz":
-        return gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]
-    return raw
+class TruncatedStreamError(Exception):
+    """The compressed stream ended inside a frame: the file was cut short."""
+
+
+def _zstd_chunks(raw: IO[bytes]) -> Iterator[bytes]:
+    """Decompressed bytes of every frame in turn; raises if the last frame never ends.
+
+    ``ZstdDecompressor.stream_reader`` treats a cut-off file as a clean end, silently
+    losing the tail; a decompression object reports whether its frame was complete.
+    """
+    dctx = zstandard.ZstdDecompressor(max_window_size=MAX_ZSTD_WINDOW)
+    obj = dctx.decompressobj(write_size=READ_SIZE)
+    fed = False
+    while chunk := raw.read(READ_SIZE):
+        while chunk:
+            fed = True
+            out = obj.decompress(chunk)
+            if out:
+                yield out
+            if obj.eof:
+                chunk, obj, fed = obj.unused_data, dctx.decompressobj(write_size=READ_SIZE), False
+            else:
+                chunk = b""
+    if fed and not obj.eof:
+        raise TruncatedStreamError("zstd frame incomplete (file cut short)")
+
+
+def _split_lines(chunks: Iterator[bytes]) -> Iterator[bytes]:
+    tail = b""
+    for chunk in chunks:
+        parts = (tail + chunk).split(b"\n")
+        tail = parts.pop()
+        yield from parts
+    if tail:
+        yield tail
+
+
+def _lines(path: Path) -> Iterator[bytes]:
+    """Raw lines of a dump, decompressed by suffix, in constant memory."""
+    with path.open("rb") as raw:
+        if path.suffix == ".zst":
+            yield from _split_lines(_zstd_chunks(raw))
+        elif path.suffix == ".gz":
+            with gzip.GzipFile(fileobj=raw, mode="rb") as unzipped:
+                yield from unzipped
+        else:
+            yield from raw
 
 
 def _parse(line_no: int, raw: bytes) -> DumpLine:
@@ -99,14 +136,13 @@ def read_dump(path: Path, partition: Partition = WHOLE_FILE) -> Iterator[DumpLin
     yields one final error line instead of raising, so everything before it is kept.
     """
     line_no = 0
-    with _open_binary(path) as binary:
-        try:
-            for line_no, line in enumerate(binary, start=1):
-                if not partition.owns(line_no):
-                    continue
-                stripped = line.strip()
-                if stripped:
-                    yield _parse(line_no, stripped)
-        except (zstandard.ZstdError, EOFError, OSError) as exc:
-            if partition.owns(line_no + 1):
-                yield DumpLine(line_no + 1, None, f"compressed stream unreadable after this point: {exc}")
+    try:
+        for line_no, line in enumerate(_lines(path), start=1):
+            if not partition.owns(line_no):
+                continue
+            stripped = line.strip()
+            if stripped:
+                yield _parse(line_no, stripped)
+    except (TruncatedStreamError, zstandard.ZstdError, EOFError, OSError) as exc:
+        if partition.owns(line_no + 1):
+            yield DumpLine(line_no + 1, None, f"compressed stream unreadable after this point: {exc}")

@@ -234,7 +234,8 @@ class RedditServer:
     def info(self, ids: list[str]) -> dict[str, Any]:
         """``/api/info``: the known submissions among the fullnames, in the order asked."""
         with self._lock:
-            found = [dict(self.state.posts[i[3:]]) for i in ids if i.startswith("t3_") and i[3:] in self.state.posts]
+            posts = self.state.posts
+            found = [dict(posts[i[3:]]) for i in ids if i.startswith("t3_") and i[3:] in posts]
         return _listing(found, None)
 
 
@@ -249,7 +250,7 @@ class _Handler(BaseHTTPRequestHandler):
     owner: RedditServer
     protocol_version = "HTTP/1.1"
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: Any) -> None:
         """Quiet: the server keeps its own request log."""
 
     def _send(self, status: int, body: bytes, headers: dict[str, str] | None = None,
