@@ -16,7 +16,7 @@ export CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=
 export CMAKE_BUILD_PARALLEL_LEVEL := 2
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 
-.PHONY: install demo test test-fast lint typecheck bench clean lock
+.PHONY: label-studio install demo test test-fast lint typecheck bench clean lock
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -45,7 +45,7 @@ demo: install
 test-fast: install
 	$(BIN)/pytest -q -m "not integration"
 
-test: install
+test: install label-studio
 	$(BIN)/ruff check .
 	$(BIN)/mypy .
 	$(BIN)/pytest -q
@@ -61,3 +61,9 @@ bench: install
 
 clean:
 	rm -rf $(VENV) workspace .mypy_cache .ruff_cache .pytest_cache
+
+# Label Studio's pins clash with the pipeline's, so it gets its own venv (installed once, ~70 s).
+label-studio: .venv-label-studio/.valact-installed
+
+.venv-label-studio/.valact-installed: | $(VENV)/.installed
+	$(BIN)/python -m annotation.server install

@@ -1,1 +1,62 @@
-"""Expert validation in Label Studio: labeling config, client, sampling, agreement."""
+"""Expert validation in Label Studio: labeling configs, server, sampling, push/pull,
+agreement measures, reports and corrections.
+
+Importing the package registers the annotation record tables with the store. The two
+functions below are the release builder's read-only view of the validation results.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from pipeline.store import Store, register_table
+from schemas.annotation import AnnotationResult, AnnotationTask, Correction
+
+register_table(AnnotationTask, "annotation_tasks")
+register_table(AnnotationResult, "annotation_results")
+register_table(Correction, "corrections")
+
+VALIDATION_COLUMNS = (
+    "candidate_id", "scenario_id", "value", "generator", "domain", "expert_value", "verdict",
+    "correct", "annotator", "design",
+)
+
+
+def validation_rows(store: Store) -> list[dict[str, Any]]:
+    """One row per expert judgement of an annotated candidate, for a ``validation`` table.
+
+    A candidate judged by two experts gives two rows (told apart by the annotator hash).
+    ``correct`` is None when the judgement has no usable answer. Skipped annotations and
+    annotations deleted on the server are left out.
+    """
+    from annotation.measures import judgement_rows
+
+    return [{key: row[key] for key in VALIDATION_COLUMNS} for row in judgement_rows(store)]
+
+
+def validation_summary(store: Store) -> dict[str, Any]:
+    """Accuracy with its 95% Wilson interval and expert agreement, for the dataset card.
+
+    NaN (not computable, e.g. no overlapping tasks) is reported as None.
+    """
+    from annotation.measures import judgement_rows, summary
+
+    data = summary(judgement_rows(store))
+    overall = data["overall"]
+    agree = data["agreement"]
+    designs = sorted({t.design for t in store.all(AnnotationTask)})
+
+    def clean(x: float) -> float | None:
+        return None if isinstance(x, float) and math.isnan(x) else round(x, 4)
+
+    return {
+        "design": designs[0] if len(designs) == 1 else designs,
+        "judgements": overall["n"], "candidates": data["candidates"],
+        "accuracy": clean(overall["accuracy"]),
+        "ci95": [clean(overall["ci_low"]), clean(overall["ci_high"])],
+        "annotators": agree["annotators"], "overlap_items": agree["items"],
+        "cohen_kappa": clean(agree["cohen_kappa"]), "fleiss_kappa": clean(agree["fleiss_kappa"]),
+        "krippendorff_alpha": clean(agree["krippendorff_alpha"]),
+        "corrections": store.count(Correction),
+    }
