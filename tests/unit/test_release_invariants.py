@@ -12,7 +12,8 @@ def rows(n: int = 2) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for i in range(n):
         sc = scenario(i)
-        out += questions_table(assemble_scenario(sc, candidates(sc), GENERATORS, SEED), {sc.id: sc}).to_pylist()
+        questions = assemble_scenario(sc, candidates(sc), GENERATORS, SEED)
+        out += questions_table(questions, {sc.id: sc}).to_pylist()
     return out
 
 
@@ -41,4 +42,5 @@ def test_short_scenario_repeated_value_and_unknown_ids_are_caught() -> None:
 
 
 def test_warnings_round_trip() -> None:
-    assert declared(as_warnings({"single_generator_pair": 3, "distinct_values": 0})) == {"single_generator_pair": 3}
+    warnings = as_warnings({"single_generator_pair": 3, "distinct_values": 0})
+    assert declared(warnings) == {"single_generator_pair": 3}
