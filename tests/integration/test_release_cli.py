@@ -13,7 +13,8 @@ from tests.support.hub_server import HubServer
 from tests.support.release_data import declare, make_workspace
 
 pytestmark = pytest.mark.integration
-REFERENCE_LOG = Path(__file__).resolve().parents[3] / "shared" / "reference" / "grok_result_exp_default_reddit.txt"
+REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "reference"
+REFERENCE_LOG = REFERENCE / "grok_result_exp_default_reddit.txt"
 
 
 def run(*args: str) -> tuple[int, str, str]:
@@ -36,7 +37,8 @@ def test_build_publish_verify_diff(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     with HubServer(token="hf_cli") as hub:
         monkeypatch.setenv("HF_ENDPOINT", hub.url)
         monkeypatch.setenv("HF_TOKEN", "hf_cli")
-        args = ("release", "publish", "0.1.0", "--releases-dir", str(releases), "--to", "hf://org/set", "--json")
+        args = ("release", "publish", "0.1.0", "--releases-dir", str(releases), "--to", "hf://org/set",
+                "--json")
         code, out, err = run(*args)
         assert code == 0, err
         assert json.loads(out)["tag"] == "v0.1.0" and "hf_cli" not in out

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,7 +24,7 @@ TOKEN = "hf_loopback_token"
 
 
 @pytest.fixture
-def hub() -> HubServer:
+def hub() -> Iterator[HubServer]:
     with HubServer(token=TOKEN) as server:
         yield server
 
@@ -55,7 +56,7 @@ def test_publishing_the_same_version_twice_is_refused(hub: HubServer, release: P
     api = HfApi(endpoint=hub.url, token=TOKEN)
     publish_to_hub(release, "valact/test-set", api)
     before = len(hub.state.commit_payloads)
-    with pytest.raises(ReleaseExistsError, match="already has tag v0.1.0"):
+    with pytest.raises(ReleaseExistsError, match=r"already has tag v0\.1\.0"):
         publish_to_hub(release, "valact/test-set", api)
     assert len(hub.state.commit_payloads) == before
 
@@ -78,7 +79,7 @@ def test_a_published_tag_verifies_from_the_hub(hub: HubServer, release: Path,
 
 def test_a_broken_release_is_not_published(hub: HubServer, release: Path) -> None:
     (release / "CHANGELOG.md").write_text("tampered")
-    with pytest.raises(ReleaseInvalidError, match="CHANGELOG.md: checksum mismatch"):
+    with pytest.raises(ReleaseInvalidError, match=r"CHANGELOG\.md: checksum mismatch"):
         publish_to_hub(release, "valact/test-set", HfApi(endpoint=hub.url, token=TOKEN))
     assert hub.state.requests == []
 
