@@ -105,14 +105,24 @@ def _recipe(inputs: CardInputs) -> str:
    value appears in two questions, once per generator (seed {cfg.assemble.seed})."""
 
 
+def _cell(value: object) -> str:
+    """A summary value as table text: floats to 3 places, lists joined, missing as n/a."""
+    if value is None:
+        return "n/a"
+    if isinstance(value, float):
+        return f"{value:.3f}"
+    if isinstance(value, list | tuple):
+        return ", ".join(_cell(v) for v in value)
+    return str(value)
+
+
 def _validation_section(inputs: CardInputs) -> str:
     if not inputs.validation_rows:
         return ("No expert validation is attached to this version: `data/validation.parquet` is empty "
                 "(so it is not yet a `configs` entry) and value labels are the generators' intent.")
     summary_rows: list[list[object]] = [
-        [key, value if not isinstance(value, float) else f"{value:.3f}"]
-        for key, value in sorted(inputs.validation_summary.items())
-        if isinstance(value, int | float | str)
+        [key, _cell(value)] for key, value in sorted(inputs.validation_summary.items())
+        if not isinstance(value, dict)
     ]
     return (f"{inputs.validation_rows} expert judgements of action-value labels "
             "(table `validation`).\n\n" + _table(["measure", "value"], summary_rows or [["(none)", ""]]))
