@@ -56,11 +56,12 @@ class LabelStudioClient:
                 return int(project.id)
         return None
 
-    def ensure_project(self, title: str, design: Design, max_annotators: int) -> int:
+    def ensure_project(self, title: str, design: Design) -> int:
         """Find the project by title or create it with the design's labeling config.
 
         Predictions are never shown as pre-annotations in the blind design, so the
-        generator's label cannot lead the expert.
+        generator's label cannot lead the expert. The project default is one expert per
+        task; push raises ``overlap`` on the tasks chosen for agreement.
         """
         existing = self.find_project(title)
         if existing is not None:
@@ -76,7 +77,7 @@ class LabelStudioClient:
             label_config=label_config(design),
             description=f"valact expert validation ({design} design)",
             show_collab_predictions=design != "blind",
-            maximum_annotations=max_annotators,
+            maximum_annotations=1,
             show_skip_button=True,
         )
         if project.id is None:

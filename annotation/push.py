@@ -98,7 +98,7 @@ def push(store: Store, client: LabelStudioClient, cfg: AnnotationConfig,
          on_batch: Callable[[int], None] | None = None) -> PushReport:
     """Create on the server every planned task that is not there yet; safe to repeat."""
     report = PushReport()
-    project_id = client.ensure_project(cfg.project, cfg.design, cfg.annotators_per_overlap)
+    project_id = client.ensure_project(cfg.project, cfg.design)
     store.set_meta(PROJECT_META.format(title=cfg.project), {"id": project_id, "url": client.url})
     report.project_id = project_id
     planned = plan_tasks(store, cfg, sample)
@@ -112,7 +112,7 @@ def push(store: Store, client: LabelStudioClient, cfg: AnnotationConfig,
             continue
         report.already_on_server += 1
         reconciled.append(task.model_copy(update={"ls_project_id": project_id, "ls_task_id": found.id}))
-        if task.annotators_wanted > 1 and found.overlap != task.annotators_wanted:
+        if found.overlap != task.annotators_wanted:
             client.set_overlap(found.id, task.annotators_wanted)
             report.overlap_set += 1
     store.put(reconciled)
