@@ -28,6 +28,7 @@ BUILTIN_DEMO = "builtin:demo"
 MAX_ZSTD_WINDOW = 2**31
 READ_SIZE = 1 << 20
 BLOCK_LINES = 10_000
+ZSTD_INPUT = 1 << 17  # compressed bytes per step: bounds the text decoded at once
 
 
 @dataclass(frozen=True)
@@ -82,7 +83,7 @@ def _zstd_chunks(raw: IO[bytes]) -> Iterator[bytes]:
     dctx = zstandard.ZstdDecompressor(max_window_size=MAX_ZSTD_WINDOW)
     obj = dctx.decompressobj(write_size=READ_SIZE)
     fed = False
-    while chunk := raw.read(READ_SIZE):
+    while chunk := raw.read(ZSTD_INPUT):
         while chunk:
             fed = True
             out = obj.decompress(chunk)
