@@ -122,7 +122,7 @@ class LLMClient:
                 structured_mode=model.structured_output,
             )
             response, key = self._send(alias, model, prompt, request, item_id)
-            value, issues = validate_answer(response, spec)  # type: ignore[arg-type]
+            value, issues = validate_answer(response, spec)
             errors = [i for i in issues if i.severity == "error"]
             self._mark_outcome(alias, model, prompt, request, key, response, item_id, errors)
             if value is not None and not errors:
@@ -320,7 +320,9 @@ def repair_message(errors: list[Issue]) -> str:
     )
 
 
-def validate_answer(response: ChatResponse, spec: OutputSpec[V]) -> tuple[V | None, list[Issue]]:
+def validate_answer(
+    response: ChatResponse, spec: OutputSpec[V]
+) -> tuple[V, list[Issue]] | tuple[None, list[Issue]]:
     """Parse and check one answer; returns the value (None if unusable) and every issue found."""
     if response.finish_reason == "length":
         return None, [Issue("truncated", "the answer was cut off by the token limit; answer shorter")]

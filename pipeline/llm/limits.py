@@ -23,6 +23,7 @@ from schemas.config import ModelConfig
 CLUSTER_WINDOW_S = 10.0
 CLUSTER_SIZE = 3
 MIN_FACTOR = 0.25
+EPSILON_S = 1e-6  # float rounding must not turn "now" into an endless series of tiny sleeps
 
 
 class TokenBucket:
@@ -43,7 +44,7 @@ class TokenBucket:
         """Seconds until ``amount`` can be taken (a request bigger than the bucket waits for a full one)."""
         self._refill(now, factor)
         need = min(amount, self.burst)
-        if self.tokens >= need:
+        if self.tokens >= need - 1e-9:
             return 0.0
         return (need - self.tokens) / (self.per_second * factor)
 
@@ -111,14 +112,14 @@ class RateLimiter:
                 with self._lock:
                     now = self._clock()
                     out_guess = min(float(self.model.max_tokens), self._out_mean)
-                    wait = max(0.0, self.cooldown_until - now)
-                    if wait == 0.0:
+                    wait = self.cooldown_until - now
+                    if wait <= EPSILON_S:
                         amounts = {"rpm": 1.0, "tpm_in": float(tokens_in), "tpm_out": out_guess}
                         wait = max(
                             (b.wait_for(amounts[n], now, self.factor) for n, b in self._buckets.items()),
                             default=0.0,
                         )
-                        if wait == 0.0:
+                        if wait <= EPSILON_S:
                             for name, bucket in self._buckets.items():
                                 bucket.take(amounts[name])
                             return Permit(self, out_guess)

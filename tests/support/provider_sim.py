@@ -31,7 +31,9 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-FAULT_KINDS = ("server_error", "timeout", "malformed_body", "malformed_content", "truncated", "content_filter")
+FAULT_KINDS = (
+    "server_error", "timeout", "malformed_body", "malformed_content", "truncated", "content_filter"
+)
 VALUE_KEYS = (
     "Self-direction", "Stimulation", "Hedonism", "Achievement", "Power",
     "Security", "Conformity", "Tradition", "Benevolence", "Universalism",
@@ -116,7 +118,7 @@ class ProviderSim:
     def __init__(self, config: SimConfig | None = None) -> None:
         self.config = config or SimConfig()
         self.stats = SimStats()
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self._window: deque[tuple[float, int]] = deque()
         self._seen: Counter[str] = Counter()
         self.files: dict[str, bytes] = {}
@@ -291,11 +293,12 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     simulator: ProviderSim
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: Any) -> None:
         return
 
     # ---- plumbing ------------------------------------------------------------------------------
-    def _send(self, status: int, payload: Any, headers: dict[str, str] | None = None, raw: bytes | None = None,
+    def _send(self, status: int, payload: Any, headers: dict[str, str] | None = None,
+              raw: bytes | None = None,
               content_type: str = "application/json") -> None:
         data = raw if raw is not None else json.dumps(payload).encode()
         with self.simulator._lock:
@@ -323,11 +326,16 @@ class _Handler(BaseHTTPRequestHandler):
         if key is None or auth == f"Bearer {key}":
             return True
         if native:
-            self._send(401, {"code": "InvalidApiKey", "message": "Invalid API-key provided.", "request_id": "r"})
+            self._send(401, {"code": "InvalidApiKey", "message": "Invalid API-key provided.",
+                             "request_id": "r"})
         else:
-            self._send(401, {"error": {"message": "Incorrect API key provided.", "type": "invalid_request_error",
+            self._send(401, {"error": {"message": "Incorrect API key provided.",
+                                       "type": "invalid_request_error",
                                        "param": None, "code": "invalid_api_key"}})
         return False
+
+    def _not_found(self) -> None:
+        self._send(404, {"error": {"message": f"unknown path {self.path}", "type": "invalid_request_error"}})
 
     # ---- routes ---------------------------------------------------------------------------------
     def do_GET(self) -> None:
@@ -362,7 +370,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(200, {"object": "list", "data": data, "first_id": None, "last_id": None,
                              "has_more": False})
         else:
-            self._send(404, {"error": {"message": f"unknown path {self.path}", "type": "invalid_request_error"}})
+            self._not_found()
 
     def do_POST(self) -> None:
         raw = self._body()
@@ -386,7 +394,7 @@ class _Handler(BaseHTTPRequestHandler):
         elif path == "/batches":
             self._create_batch(json.loads(raw))
         else:
-            self._send(404, {"error": {"message": f"unknown path {self.path}", "type": "invalid_request_error"}})
+            self._not_found()
 
     # ---- chat --------------------------------------------------------------------------------
     def _gate(self, body: dict[str, Any]) -> tuple[str | None, str, bool]:
@@ -453,7 +461,8 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(200, {
             "status_code": 200, "request_id": rid, "code": "", "message": "",
             "output": {"text": None, "finish_reason": None,
-                       "choices": [{"finish_reason": finish, "message": {"role": "assistant", "content": content}}]},
+                       "choices": [{"finish_reason": finish,
+                                    "message": {"role": "assistant", "content": content}}]},
             "usage": {"input_tokens": tin, "output_tokens": tout, "total_tokens": tin + tout},
         })
 
@@ -466,7 +475,8 @@ class _Handler(BaseHTTPRequestHandler):
         content, filename, purpose = b"", "upload.jsonl", ""
         for part in message.iter_parts():
             name = part.get_param("name", header="content-disposition")
-            payload = part.get_payload(decode=True) or b""
+            decoded = part.get_payload(decode=True)
+            payload = decoded if isinstance(decoded, bytes) else b""
             if name == "file":
                 content = payload
                 filename = str(part.get_filename() or filename)
@@ -477,7 +487,8 @@ class _Handler(BaseHTTPRequestHandler):
         with sim._lock:
             sim.files[file_id] = content
             sim.stats.files_uploaded += 1
-        self._send(200, {"id": file_id, "object": "file", "bytes": len(content), "created_at": int(time.time()),
+        self._send(200, {"id": file_id, "object": "file", "bytes": len(content),
+                         "created_at": int(time.time()),
                          "filename": filename, "purpose": purpose, "status": "processed"})
 
     def _create_batch(self, body: dict[str, Any]) -> None:
@@ -513,3 +524,41 @@ def run_forever(config: SimConfig) -> None:
         print(sim.base, flush=True)
         while True:
             time.sleep(3600)
+
+
+def valact_overrides(
+    sim: ProviderSim,
+    *,
+    key_env: str = "VALACT_SIM_KEY",
+    quota: int = 3,
+    batch: bool = False,
+    timeout_s: float = 2.0,
+    max_concurrency: int = 4,
+    rpm: int | None = None,
+    budget_usd: float | None = None,
+) -> dict[str, Any]:
+    """Config overrides (on top of the demo profile) that send valact's models to the simulator.
+
+    Three aliases cover the three code paths: OpenAI strict json_schema, DashScope native
+    JSON mode, and DashScope's OpenAI-compatible mode (the tie-breaker).
+    """
+    common: dict[str, Any] = {
+        "api_key_env": key_env, "timeout_s": timeout_s, "max_concurrency": max_concurrency, "max_tokens": 450,
+        "price_in_per_mtok": 2.5, "price_out_per_mtok": 10.0, "batch": batch, "batch_linger_s": 0.2,
+        "batch_poll_s": 0.1, "rpm": rpm,
+    }
+    models = {
+        "gpt-sim": {"provider": "openai", "model": "gpt-4o-sim", "base_url": sim.openai_url,
+                    "structured_output": "json_schema", **common},
+        "qwen-sim": {"provider": "dashscope", "model": "qwen2.5-72b-sim", "base_url": sim.dashscope_url,
+                     "structured_output": "json_object", **common},
+        "mini-sim": {"provider": "openai", "model": "gpt-4o-mini-sim",
+                     "base_url": sim.base + "/compatible-mode/v1",
+                     "structured_output": "json_object", **common},
+    }
+    return {
+        "models": models,
+        "screen": {"screeners": ["gpt-sim", "qwen-sim"], "tiebreaker": "mini-sim", "quota_per_domain": quota},
+        "generate": {"generators": ["gpt-sim", "qwen-sim"]},
+        "budget_usd": budget_usd,
+    }

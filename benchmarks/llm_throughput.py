@@ -1,0 +1,157 @@
+"""Sustained request rate of valact's generate stage against a rate-limited provider, and of
+curator (bespokelabs-curator) on the same requests against the same simulator, in one run.
+
+The simulator (tests/support/provider_sim.py) allows R requests per 60 s sliding window,
+answers 429 + Retry-After above that, and takes 300 ms per request. valact's generate stage
+runs ``--scenarios`` scenarios x 2 generators (one request each); we print the sustained rate
+(first to last accepted request) as a share of R, the most requests seen in any 60 s window,
+and how many 429s were needed. Then curator sends the same number of requests through its
+OpenAI backend with ``max_requests_per_minute = R``.
+
+curator is not a valact dependency. Install it once into a throwaway venv:
+
+    python3.11 -m venv /tmp/curator-venv && /tmp/curator-venv/bin/pip install bespokelabs-curator
+
+Run:  PYTHONPATH=. .venv/bin/python benchmarks/llm_throughput.py [--rpm 300] [--scenarios 150]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from pipeline.config import load_config  # noqa: E402
+from pipeline.context import StageContext  # noqa: E402
+from pipeline.stages import generate  # noqa: E402
+from schemas.records import Scenario  # noqa: E402
+from tests.support.provider_sim import ProviderSim, SimConfig, valact_overrides  # noqa: E402
+
+KEY = "sk-bench-not-a-secret"
+CURATOR_PY = Path(os.environ.get("CURATOR_VENV", "/tmp/curator-venv")) / "bin" / "python"
+
+CURATOR_SCRIPT = rf"""
+import json, os, sys, time
+import tiktoken
+
+class _Approx:
+    # tiktoken downloads its BPE tables from the internet on first use; offline we count
+    # tokens as four characters each (valact's own estimate), used only for TPM pacing.
+    name = "approx"
+    def encode(self, text, *args, **kwargs):
+        return [0] * max(1, len(str(text)) // 4)
+
+try:
+    tiktoken.get_encoding("cl100k_base")
+except Exception:
+    tiktoken.get_encoding = lambda *a, **k: _Approx()
+    tiktoken.encoding_for_model = lambda *a, **k: _Approx()
+from bespokelabs import curator
+url, rpm, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+llm = curator.LLM(model_name="gpt-4o-mini", backend="openai",
+                  backend_params={{"base_url": url, "api_key": "{KEY}", "max_requests_per_minute": rpm,
+                                  "max_tokens_per_minute": 100_000_000, "require_all_responses": False,
+                                  "max_retries": 5}})
+prompts = [f"Scenario {{i}}: list one action per value for the ten Schwartz values." for i in range(n)]
+started = time.time()
+result = llm(prompts)
+rows = len(result.dataset if hasattr(result, "dataset") else result)
+print(json.dumps({{"seconds": time.time() - started, "rows": rows}}))
+"""
+
+
+def figures(sim: ProviderSim, limit: int) -> dict[str, float]:
+    times = sorted(sim.stats.accepted_times)
+    span = times[-1] - times[0] if len(times) > 1 else float("nan")
+    sustained = (len(times) - 1) / span * 60 if len(times) > 1 else 0.0
+    return {
+        "requests": len(times),
+        "seconds": round(span, 1),
+        "sustained_rpm": round(sustained, 1),
+        "ratio_of_limit": round(sustained / limit, 4),
+        "max_in_any_60s": sim.max_in_window(60.0),
+        "http_429": sim.stats.by_status[429],
+    }
+
+
+def run_valact(rpm: int, scenarios: int, latency: float) -> dict[str, float]:
+    os.environ["VALACT_SIM_KEY"] = KEY
+    with ProviderSim(SimConfig(rpm=rpm, window_s=60.0, latency_s=latency, api_key=KEY)) as sim, \
+            tempfile.TemporaryDirectory() as tmp:
+        overrides = valact_overrides(sim, rpm=rpm // 2, max_concurrency=8, timeout_s=30)
+        config = load_config("demo", None, tmp, overrides)
+        ctx = StageContext.open(config)
+        ctx.store.put([
+            Scenario(id=f"s_{i:05d}", post_id=f"p{i}", domain="Career & work", subreddit="careerguidance",
+                     title=f"Offer number {i}", text=f"I got job offer {i} and cannot decide what to do.",
+                     created_utc=1_700_000_000, url="")
+            for i in range(scenarios)
+        ])
+        pairs = generate.pending_pairs(ctx)
+        report = generate.generate_batch(ctx, pairs)
+        ctx.close()
+        result = figures(sim, rpm)
+        result["failed"] = len(report.failed)
+        result["paid_twice"] = len(sim.paid_twice())
+        return result
+
+
+def run_curator(rpm: int, n: int, latency: float) -> dict[str, object]:
+    if not CURATOR_PY.exists():
+        return {"error": f"curator is not installed at {CURATOR_PY}; see this script's docstring"}
+    with ProviderSim(SimConfig(rpm=rpm, window_s=60.0, latency_s=latency, api_key=KEY)) as sim, \
+            tempfile.TemporaryDirectory() as tmp:
+        env = {**os.environ, "CURATOR_CACHE_DIR": tmp, "HOME": tmp, "CURATOR_DISABLE_CACHE": "true",
+               "OPENAI_API_KEY": KEY, "CURATOR_VIEWER": "0", "TELEMETRY_ENABLED": "false"}
+        started = time.time()
+        done = subprocess.run(
+            [str(CURATOR_PY), "-c", CURATOR_SCRIPT, sim.openai_url, str(rpm), str(n)],
+            env=env, capture_output=True, text=True, timeout=1800, cwd=tmp,
+        )
+        wall = time.time() - started
+        if done.returncode != 0:
+            return {"error": "curator run failed", "stderr": done.stderr[-1500:]}
+        result: dict[str, object] = dict(figures(sim, rpm))
+        result["wall_seconds_incl_startup"] = round(wall, 1)
+        result["paid_twice"] = len(sim.paid_twice())
+        return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--rpm", type=int, default=300, help="simulator limit R (requests per minute)")
+    parser.add_argument("--scenarios", type=int, default=150, help="scenarios (x2 generator requests)")
+    parser.add_argument("--latency", type=float, default=0.3)
+    parser.add_argument("--skip-curator", action="store_true")
+    args = parser.parse_args()
+    print(f"simulator: R = {args.rpm} requests/min (60 s sliding window), "
+          f"latency {args.latency * 1000:.0f} ms")
+    valact = run_valact(args.rpm, args.scenarios, args.latency)
+    print("valact generate:", json.dumps(valact))
+    print(f"valact sustained {valact['ratio_of_limit'] * 100:.1f}% of R; max in any 60 s = "
+          f"{valact['max_in_any_60s']} (limit {args.rpm}); 429s = {valact['http_429']}")
+    if args.skip_curator:
+        return
+    curator = run_curator(args.rpm, args.scenarios * 2, args.latency)
+    if "error" in curator:
+        print("curator: NOT MEASURED -", curator["error"])
+        if "stderr" in curator:
+            print(curator["stderr"])
+        return
+    print("curator:", json.dumps(curator))
+    print(f"curator sustained {float(curator['ratio_of_limit']) * 100:.1f}% of R; max in any 60 s = "  # type: ignore[arg-type]
+          f"{curator['max_in_any_60s']}; 429s = {curator['http_429']}")
+
+
+if __name__ == "__main__":
+    main()
