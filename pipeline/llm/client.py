@@ -120,6 +120,7 @@ class LLMClient:
                 schema_name=spec.name,
                 response_schema=spec.schema,
                 structured_mode=model.structured_output,
+                prompt_hash=prompt.hash,
             )
             response, key = self._send(alias, model, prompt, request, item_id)
             value, issues = validate_answer(response, spec)
