@@ -39,7 +39,8 @@ CANDIDATES_SCHEMA = pa.schema(
 VALIDATION_SCHEMA = pa.schema(
     [("candidate_id", pa.string()), ("scenario_id", pa.string()), ("value", pa.string()),
      ("generator", pa.string()), ("domain", pa.string()), ("expert_value", pa.string()),
-     ("correct", pa.bool_()), ("annotator", pa.string()), ("design", pa.string())]
+     ("verdict", pa.string()), ("correct", pa.bool_()), ("annotator", pa.string()),
+     ("design", pa.string())]
 )
 TABLE_SCHEMAS: dict[str, pa.Schema] = {
     "questions": QUESTIONS_SCHEMA, "scenarios": SCENARIOS_SCHEMA,
