@@ -19,7 +19,7 @@ from pipeline.llm.types import ChatRequest, ChatResponse
 
 def request_key(provider: str, request: ChatRequest) -> str:
     """The cache key of a request."""
-    payload = {
+    payload: dict[str, object] = {
         "provider": provider,
         "model": request.model,
         "messages": request.messages,
@@ -27,6 +27,8 @@ def request_key(provider: str, request: ChatRequest) -> str:
         "schema": request.response_schema,
         "mode": request.structured_mode,
     }
+    if request.prompt_hash is not None:
+        payload["prompt"] = request.prompt_hash
     return sha256_hex(canonical_json(payload))
 
 

@@ -22,6 +22,9 @@ class ChatRequest(BaseModel):
     schema_name: str | None = None
     response_schema: dict[str, Any] | None = None
     structured_mode: StructuredMode = "json_schema"
+    # The versioned prompt file this request was rendered from: part of the cache key, so a
+    # version bump re-asks even when the rendered text happens to be unchanged.
+    prompt_hash: str | None = None
 
     def params(self) -> dict[str, object]:
         """The sampling parameters, as recorded with every call."""

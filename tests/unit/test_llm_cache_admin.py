@@ -81,3 +81,13 @@ def test_cli_stats_and_prune(tmp_path: Path) -> None:
     )
     assert result.exit_code == 0 and "deleted 1" in result.output
     assert parse_duration("30d") == 30 * 86400 and parse_duration("90m") == 5400 and parse_duration("5") == 5
+
+
+def test_prompt_version_is_part_of_the_cache_key() -> None:
+    from pipeline.llm.cache import request_key
+    from pipeline.llm.types import ChatRequest
+
+    base = ChatRequest(model="m", messages=[{"role": "user", "content": "hi"}])
+    v1 = base.model_copy(update={"prompt_hash": "1-aaaa"})
+    v2 = base.model_copy(update={"prompt_hash": "2-aaaa"})
+    assert len({request_key("openai", r) for r in (base, v1, v2)}) == 3
