@@ -21,6 +21,7 @@ from pathlib import Path
 from statistics import NormalDist
 from typing import Any
 
+from pipeline.agreement import cohen_kappa
 from pipeline.store import Store
 from schemas.annotation import NONE_LABEL, AnnotationResult, AnnotationTask
 
@@ -127,19 +128,6 @@ def confusion_png(matrix: dict[str, dict[str, int]], path: Path, rows_order: Seq
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return path
-
-
-def cohen_kappa(a: Sequence[Hashable], b: Sequence[Hashable]) -> float:
-    """Cohen's kappa of two raters' paired labels; nan when chance agreement is total."""
-    if len(a) != len(b) or not a:
-        raise ValueError("two equally long, non-empty label sequences are needed")
-    n = len(a)
-    observed = sum(1 for x, y in zip(a, b, strict=True) if x == y) / n
-    ca, cb = Counter(a), Counter(b)
-    expected = sum(ca[label] * cb[label] for label in ca) / (n * n)
-    if expected == 1:
-        return math.nan
-    return (observed - expected) / (1 - expected)
 
 
 def fleiss_kappa(table: Sequence[Sequence[int]]) -> float:

@@ -7,12 +7,14 @@ collected. Votes are stored per (post, screener, prompt version): a re-run reuse
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from pipeline.agreement import cohen_kappa
 from pipeline.context import StageContext
 from pipeline.hashing import content_id, sha256_hex
 from pipeline.llm.client import InvalidOutputError, LLMClient, OutputSpec
@@ -221,25 +223,6 @@ def scenario_from_post(post: Post, domain: str) -> Scenario:
     )
 
 
-def cohen_kappa(first: list[bool], second: list[bool]) -> float | None:
-    """Cohen's kappa of two raters' Yes/No labels on the same items (None if undefined).
-
-    Agreement beyond chance: (observed - expected) / (1 - expected), with the expected
-    agreement from each rater's own Yes rate. Undefined for no items; 1.0 when both raters
-    give one and the same label to everything (perfect, if uninformative, agreement).
-    """
-    n = len(first)
-    if n == 0 or n != len(second):
-        return None
-    observed = sum(a == b for a, b in zip(first, second, strict=True)) / n
-    yes_a = sum(first) / n
-    yes_b = sum(second) / n
-    expected = yes_a * yes_b + (1 - yes_a) * (1 - yes_b)
-    if expected == 1.0:
-        return 1.0
-    return (observed - expected) / (1 - expected)
-
-
 def screen_agreement(votes: list[ScreenVote], screeners: list[str] | None = None) -> list[dict[str, Any]]:
     """Pairwise kappa between screeners over the posts both voted on (current prompt versions).
 
@@ -256,11 +239,11 @@ def screen_agreement(votes: list[ScreenVote], screeners: list[str] | None = None
         for second in names[i + 1:]:
             a, b = by_screener.get(first, {}), by_screener.get(second, {})
             common = sorted(set(a) & set(b))
-            kappa = cohen_kappa([a[p] for p in common], [b[p] for p in common])
+            kappa = cohen_kappa([a[p] for p in common], [b[p] for p in common]) if common else math.nan
             agree = sum(a[p] == b[p] for p in common)
             pairs.append({
                 "screeners": [first, second], "posts": len(common),
                 "agreement": round(agree / len(common), 4) if common else None,
-                "kappa": None if kappa is None else round(kappa, 4),
+                "kappa": None if math.isnan(kappa) else round(kappa, 4),
             })
     return pairs

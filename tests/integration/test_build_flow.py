@@ -58,7 +58,8 @@ def _paid_request_hashes(ws: Path) -> list[str]:
 
 
 def _parquet_digests(release: Path) -> dict[str, str]:
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(release.glob("data/*.parquet"))}
+    files = sorted(release.glob("data/*.parquet"))
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
 
 
 def test_build_survives_kill_resumes_and_rebuilds_warm(tmp_path: Path) -> None:
@@ -67,7 +68,8 @@ def test_build_survives_kill_resumes_and_rebuilds_warm(tmp_path: Path) -> None:
     # 1. start a build and kill -9 it once generation has stored something
     proc = subprocess.Popen(
         [*VALACT, "build", "--profile", "demo", "--limit", "1", "--workspace", str(ws)],
-        cwd=tmp_path, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        cwd=tmp_path, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True,
     )
     deadline = time.monotonic() + 900
     while _candidates(ws) < 10 and proc.poll() is None and time.monotonic() < deadline:

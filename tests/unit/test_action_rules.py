@@ -93,7 +93,8 @@ def test_warning_rules_do_not_block() -> None:
 
 def test_truncated_and_filtered_and_non_json_answers() -> None:
     assert validate_answer(answer(good_answer(), "length"), spec(STRICT))[1][0].rule == "truncated"
-    assert validate_answer(answer(good_answer(), "content_filter"), spec(STRICT))[1][0].rule == "content_filter"
+    filtered = validate_answer(answer(good_answer(), "content_filter"), spec(STRICT))
+    assert filtered[1][0].rule == "content_filter"
     bad = ChatResponse(text='{"Power": "unterminated', finish_reason="stop")
     assert validate_answer(bad, spec(STRICT))[1][0].rule == "invalid_json"
     assert validate_answer(answer(["a list"]), spec(STRICT))[1][0].rule == "schema"

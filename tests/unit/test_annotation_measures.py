@@ -12,13 +12,13 @@ from annotation.measures import (
     accuracy,
     accuracy_by,
     agreement,
-    cohen_kappa,
     confusion,
     confusion_png,
     fleiss_kappa,
     krippendorff_alpha_nominal,
     wilson,
 )
+from pipeline.agreement import cohen_kappa
 
 # Two raters, ten items: 8 agreements, each rater says Y five times.
 A = list("YYYYYNNNNN")

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
-from pipeline.stages.screen import cohen_kappa, screen_agreement
+from pipeline.agreement import cohen_kappa
+from pipeline.stages.screen import screen_agreement
 from schemas.records import ScreenVote
 
 
@@ -15,8 +18,9 @@ def test_kappa_known_values() -> None:
     assert cohen_kappa(a, b) == pytest.approx(0.4)
     assert cohen_kappa([True, False], [True, False]) == pytest.approx(1.0)
     assert cohen_kappa([True, False], [False, True]) == pytest.approx(-1.0)
-    assert cohen_kappa([], []) is None
-    assert cohen_kappa([True, True], [True, True]) == 1.0
+    with pytest.raises(ValueError):
+        cohen_kappa([], [])
+    assert math.isnan(cohen_kappa([True, True], [True, True]))
 
 
 def _vote(post: str, screener: str, keep: bool, role: str = "screener") -> ScreenVote:
