@@ -156,7 +156,18 @@ app.command(name="collect")(cli_collect.collect)
 app.command(name="rehydrate")(cli_collect.rehydrate)
 _stage_command("screen", "Stage 2: rule prefilter, LLM Yes/No screen with tie-break, quota per domain.")
 _stage_command("generate", "Stage 3: each generator writes one action per Schwartz value per scenario.")
-_stage_command("assemble", "Stage 4: five questions of four value-distinct actions per scenario.")
+
+
+@app.command(name="assemble")
+def assemble_cmd(
+    profile: ProfileOpt = None, config: ConfigOpt = None, workspace: WorkspaceOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Stage 4: five questions of four value-distinct actions per scenario (no model calls)."""
+    ref = _ref(profile, config, workspace, None)
+    from flows.stages import assemble_flow
+
+    _emit(_run("assemble", ref, lambda: assemble_flow(ref)), as_json)
 
 
 @app.command(name="publish")

@@ -111,7 +111,12 @@ def generate_batch(
     """Generate a batch of pairs concurrently; each finished pair is stored at once."""
     report = GenerateReport()
     scenarios = {sid: ctx.store.get(Scenario, sid) for sid, _ in pairs}
-    workers = max(1, max((ctx.config.models[g].max_concurrency for _, g in pairs), default=1))
+    models = [ctx.config.models[g] for _, g in pairs]
+    workers = max(1, max((m.max_concurrency for m in models), default=1))
+    if any(m.batch for m in models):
+        # Batch mode: every pair of this batch should wait in the same batch job, so each
+        # pair needs its own waiting thread (the batch API, not threads, does the work).
+        workers = max(workers, len(pairs))
 
     def one(pair: Pair) -> None:
         sid, gen = pair
