@@ -24,13 +24,13 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter, defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from annotation.measures import judgement_rows
 from pipeline.context import StageContext
 from pipeline.hashing import content_id
-from pipeline.stages.assemble import OPTIONS, QUESTIONS, AssemblyError, assemble_scenario
+from pipeline.stages.assemble import AssemblyError, assemble_scenario
 from pipeline.stages.screen import drop_record
 from pipeline.store import Store
 from schemas.annotation import Correction, Policy
@@ -70,31 +70,6 @@ def verdicts(store: Store) -> dict[str, Verdict]:
         out[cid] = Verdict(cid, len(rejecting) > len(rows) - len(rejecting),
                            sorted(str(r["annotation_id"]) for r in rejecting), suggested)
     return out
-
-
-def assembly_violations(questions: Sequence[Question], generators: Sequence[str]) -> list[str]:
-    """Every broken invariant of the 5 x 4 design, per scenario (empty list = all hold)."""
-    problems = []
-    by_scenario: dict[str, list[Question]] = defaultdict(list)
-    for q in questions:
-        by_scenario[q.scenario_id].append(q)
-    for sid, qs in sorted(by_scenario.items()):
-        options = [o for q in qs for o in q.options]
-        if len(qs) != QUESTIONS or sorted(q.index for q in qs) != list(range(QUESTIONS)):
-            problems.append(f"{sid}: {len(qs)} questions")
-        if any(len({o.value for o in q.options}) != OPTIONS or len(q.options) != OPTIONS for q in qs):
-            problems.append(f"{sid}: a question without {OPTIONS} distinct values")
-        if len({o.candidate_id for o in options}) != len(options) or len(options) != QUESTIONS * OPTIONS:
-            problems.append(f"{sid}: candidates not used exactly once")
-        for value in ALL_VALUES:
-            slots = [o for o in options if o.value == value]
-            if len(slots) != 2:
-                problems.append(f"{sid}: {value.value} in {len(slots)} questions")
-            elif {o.generator for o in slots} != set(generators):
-                problems.append(f"{sid}: {value.value} not one action per generator")
-            elif len({o.letter for o in slots}) != 2:
-                problems.append(f"{sid}: {value.value} twice at the same letter")
-    return problems
 
 
 @dataclass

@@ -1,7 +1,11 @@
-"""The assembly invariants, checked on published question rows (plain dicts).
+"""The assembly invariants of the 5x4 design, checked on question rows.
 
-Used by tests, by release verification and by anyone auditing a release: it works on the
-rows of the ``questions`` table, so it checks what users actually download.
+One checker serves every place that needs it: assembly tests, corrections, the release
+build (which records the counts in its manifest) and ``release verify``. It works on rows
+shaped like the published ``questions`` table, so it checks any release folder, including
+one downloaded from the Hub; ``question_rows`` gives the same shape for store records.
+Each count is the number of offending items; a valid valact build has none, while an
+import of the original benchmark declares its breaks in the manifest.
 """
 
 from __future__ import annotations
@@ -10,50 +14,78 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from schemas.records import LETTERS, Question
+
 QUESTIONS_PER_SCENARIO = 5
 OPTIONS_PER_QUESTION = 4
-VALUE_COUNT = 10
+CANDIDATES_PER_SCENARIO = QUESTIONS_PER_SCENARIO * OPTIONS_PER_QUESTION
+WARNING_PREFIX = "invariant."
 
 
-def question_invariant_errors(rows: Iterable[Mapping[str, Any]]) -> list[str]:
-    """Every broken invariant, one message each; an empty list means the table is sound.
+def invariant_breaks(
+    questions: Iterable[Mapping[str, Any]],
+    scenario_ids: set[str] | None = None,
+    candidate_ids: set[str] | None = None,
+) -> Counter[str]:
+    """Count violations of the 5x4 design in ``questions`` table rows.
 
-    Per scenario: five questions; four options with distinct values and letters A-D per
-    question; twenty distinct candidates; each of the ten values in exactly two questions,
-    once per generator; and no value on the same letter twice.
+    - ``questions_per_scenario``: scenarios without exactly five questions
+    - ``options_per_question``: questions without exactly four options
+    - ``distinct_values``: questions whose options repeat a value
+    - ``candidates_used_once``: scenarios whose options are not 20 distinct candidates
+    - ``value_twice``: (scenario, value) pairs not used in exactly two questions
+    - ``single_generator_pair``: (scenario, value) pairs whose two actions share a generator
+    - ``letters``: questions whose options are not lettered A, B, C, D in order
+    - ``unknown_scenario`` / ``unknown_candidate``: references to rows the release lacks
     """
-    errors: list[str] = []
-    by_scenario: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
-    for row in rows:
-        by_scenario[str(row["scenario_id"])].append(row)
-    for sid, questions in sorted(by_scenario.items()):
-        if len(questions) != QUESTIONS_PER_SCENARIO:
-            errors.append(f"{sid}: {len(questions)} questions, expected {QUESTIONS_PER_SCENARIO}")
-        candidates: Counter[str] = Counter()
-        per_value_generators: dict[str, list[str]] = defaultdict(list)
-        per_value_letters: dict[str, list[str]] = defaultdict(list)
-        for q in questions:
-            options = list(q["options"])
-            values = [o["value"] for o in options]
-            letters = [o["letter"] for o in options]
-            if len(options) != OPTIONS_PER_QUESTION or len(set(values)) != OPTIONS_PER_QUESTION:
-                errors.append(f"{q['question_id']}: values not four distinct: {values}")
-            if letters != ["A", "B", "C", "D"]:
-                errors.append(f"{q['question_id']}: letters {letters}, expected A-D in order")
-            for o in options:
-                candidates[o["candidate_id"]] += 1
-                per_value_generators[o["value"]].append(o["generator"])
-                per_value_letters[o["value"]].append(o["letter"])
-        reused = sorted(c for c, n in candidates.items() if n > 1)
-        if reused:
-            errors.append(f"{sid}: candidates used more than once: {reused}")
-        if len(candidates) != QUESTIONS_PER_SCENARIO * OPTIONS_PER_QUESTION:
-            errors.append(f"{sid}: {len(candidates)} distinct candidates, expected 20")
-        if len(per_value_generators) != VALUE_COUNT:
-            errors.append(f"{sid}: {len(per_value_generators)} values used, expected {VALUE_COUNT}")
-        for value, generators in sorted(per_value_generators.items()):
-            if len(generators) != 2 or len(set(generators)) != 2:
-                errors.append(f"{sid}: value {value} comes from {generators}, expected one per generator")
-            if len(set(per_value_letters[value])) != len(per_value_letters[value]):
-                errors.append(f"{sid}: value {value} sits on the same letter twice")
-    return errors
+    breaks: Counter[str] = Counter()
+    per_scenario: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
+    for row in questions:
+        per_scenario[str(row["scenario_id"])].append(row)
+    for scenario_id, rows in per_scenario.items():
+        if scenario_ids is not None and scenario_id not in scenario_ids:
+            breaks["unknown_scenario"] += 1
+        if len(rows) != QUESTIONS_PER_SCENARIO:
+            breaks["questions_per_scenario"] += 1
+        generators: dict[str, list[str]] = defaultdict(list)
+        used: list[str] = []
+        for row in rows:
+            options = list(row["options"])
+            if len(options) != OPTIONS_PER_QUESTION:
+                breaks["options_per_question"] += 1
+            if len({o["value"] for o in options}) != len(options):
+                breaks["distinct_values"] += 1
+            if [o["letter"] for o in options] != list(LETTERS[: len(options)]):
+                breaks["letters"] += 1
+            for option in options:
+                generators[str(option["value"])].append(str(option["generator"]))
+                used.append(str(option["candidate_id"]))
+                if candidate_ids is not None and option["candidate_id"] not in candidate_ids:
+                    breaks["unknown_candidate"] += 1
+        if len(used) != CANDIDATES_PER_SCENARIO or len(set(used)) != len(used):
+            breaks["candidates_used_once"] += 1
+        for gens in generators.values():
+            if len(gens) != 2:
+                breaks["value_twice"] += 1
+            elif gens[0] == gens[1]:
+                breaks["single_generator_pair"] += 1
+    return breaks
+
+
+def question_rows(questions: Iterable[Question]) -> list[dict[str, Any]]:
+    """Store records in the row shape ``invariant_breaks`` reads (that of the questions table)."""
+    return [
+        {"question_id": q.id, "scenario_id": q.scenario_id,
+         "options": [o.model_dump(mode="json") for o in q.options]}
+        for q in questions
+    ]
+
+
+def as_warnings(breaks: Mapping[str, int]) -> dict[str, int]:
+    """Manifest ``warnings`` entries for the non-zero counts."""
+    return {f"{WARNING_PREFIX}{name}": n for name, n in sorted(breaks.items()) if n}
+
+
+def declared(warnings: Mapping[str, int]) -> dict[str, int]:
+    """The invariant counts a manifest declares (rule -> count)."""
+    return {k.removeprefix(WARNING_PREFIX): v for k, v in warnings.items() if k.startswith(WARNING_PREFIX)}

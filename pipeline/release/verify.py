@@ -21,7 +21,7 @@ from pydantic import ValidationError
 
 from pipeline.card import TABLE_FILES
 from pipeline.hashing import sha256_hex
-from pipeline.release.invariants import declared, invariant_breaks
+from pipeline.invariants import declared, invariant_breaks
 from pipeline.stages.publish import MANIFEST
 from schemas.manifest import ReleaseManifest
 

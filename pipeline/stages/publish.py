@@ -24,6 +24,7 @@ from pipeline.card import CardInputs, render_card
 from pipeline.config import config_hash
 from pipeline.context import StageContext
 from pipeline.hashing import sha256_hex
+from pipeline.invariants import as_warnings, invariant_breaks
 from pipeline.prompts import load_prompt
 from pipeline.release.diff import (
     CHANGELOG,
@@ -33,7 +34,6 @@ from pipeline.release.diff import (
     updated_changelog,
 )
 from pipeline.release.figures import CONFUSION_FIGURE, VALUE_FIGURE, confusion_png, value_distribution_png
-from pipeline.release.invariants import as_warnings, invariant_breaks
 from pipeline.store import Store
 from pipeline.tables import (
     candidates_table,

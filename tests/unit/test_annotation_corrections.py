@@ -2,8 +2,9 @@ from pathlib import Path
 
 import pytest
 
-from annotation.corrections import apply_corrections, assembly_violations, verdicts
+from annotation.corrections import apply_corrections, verdicts
 from pipeline.hashing import content_id
+from pipeline.invariants import invariant_breaks, question_rows
 from pipeline.stages.generate import candidate_id
 from pipeline.store import Store
 from schemas.annotation import AnnotationResult, AnnotationTask, Correction
@@ -54,7 +55,7 @@ def test_drop_withdraws_the_scenario_and_records_why(store: Store) -> None:
     assert report.withdrawn == [s0.id] and report.wrong == 1
     remaining = store.all(Question)
     assert {q.scenario_id for q in remaining} == {s.id for s in store.all(Scenario)} - {s0.id}
-    assert assembly_violations(remaining, GENERATORS) == []
+    assert not invariant_breaks(question_rows(remaining))
     (corr,) = store.all(Correction)
     assert corr.annotation_ids == sorted(ids) and corr.outcome == "scenario_withdrawn"
     assert corr.old_text == wrong.text
@@ -71,7 +72,7 @@ def test_relabel_of_a_swap_reassembles_with_invariants(store: Store) -> None:
     report = apply_corrections(store, GENERATORS, SEED, "relabel")
     assert report.reassembled == [s0.id]
     questions = store.all(Question)
-    assert assembly_violations(questions, GENERATORS) == []
+    assert not invariant_breaks(question_rows(questions))
     options = {o.text: o for q in questions if q.scenario_id == s0.id for o in q.options}
     assert options[power.text].value == ACH and options[ach.text].value == POWER
     assert {c.outcome for c in store.all(Correction)} == {"reassembled"}
@@ -82,7 +83,7 @@ def test_relabel_without_a_partner_withdraws(store: Store) -> None:
     judge(store, cand(store, s0, "gen-b", POWER), ["Benevolence"])
     report = apply_corrections(store, GENERATORS, SEED, "relabel")
     assert report.withdrawn == [s0.id]
-    assert assembly_violations(store.all(Question), GENERATORS) == []
+    assert not invariant_breaks(question_rows(store.all(Question)))
 
 
 def test_regenerate_replaces_text_once_and_keeps_the_design(store: Store) -> None:
@@ -98,7 +99,7 @@ def test_regenerate_replaces_text_once_and_keeps_the_design(store: Store) -> Non
     report = apply_corrections(store, GENERATORS, SEED, "regenerate", regenerate)
     assert report.reassembled == [s0.id] and calls == [wrong.id]
     questions = store.all(Question)
-    assert assembly_violations(questions, GENERATORS) == []
+    assert not invariant_breaks(question_rows(questions))
     texts = {o.candidate_id: o.text for q in questions for o in q.options}
     assert texts[wrong.id] == "new action for Achievement"
     (corr,) = store.all(Correction)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.invariants import question_invariant_errors
+from pipeline.invariants import invariant_breaks, question_rows
 from pipeline.stages.assemble import AssemblyError, assemble_scenario, design
 from pipeline.tables import questions_table
 from schemas.records import ActionCandidate, Question, Scenario
@@ -38,10 +40,13 @@ def rows(questions: list[Question], sc: Scenario) -> list[dict[str, object]]:
 def test_design_keeps_every_invariant(seed: int, sid: str) -> None:
     sc = scenario(f"s_{sid}")
     questions = assemble_scenario(sc, candidates(sc.id), GENERATORS, seed)
-    assert question_invariant_errors(rows(questions, sc)) == []
-    # each question mixes two actions from each generator
+    assert invariant_breaks(rows(questions, sc)) == Counter()
+    assert invariant_breaks(question_rows(questions)) == Counter()
+    # each question mixes two actions from each generator; a value's two actions never share a letter
     for q in questions:
         assert sorted(o.generator for o in q.options) == ["gen-a", "gen-a", "gen-b", "gen-b"]
+    letters = [(o.value, o.letter) for q in questions for o in q.options]
+    assert len(set(letters)) == 20
 
 
 @settings(max_examples=50, deadline=None)
@@ -89,6 +94,10 @@ def test_invariant_checker_catches_a_broken_table() -> None:
     options = [dict(o) for o in broken[0]["options"]]  # type: ignore[attr-defined]
     options[1]["value"] = options[0]["value"]
     broken[0]["options"] = options
-    errors = question_invariant_errors(broken)
-    assert any("not four distinct" in e for e in errors)
-    assert question_invariant_errors(good[:4])  # a missing question is reported too
+    assert invariant_breaks(broken)["distinct_values"] == 1
+    assert invariant_breaks(good[:4])["questions_per_scenario"] == 1
+    swapped = [dict(r) for r in good]
+    options = [dict(o) for o in swapped[0]["options"]]  # type: ignore[attr-defined]
+    options[0]["letter"], options[1]["letter"] = options[1]["letter"], options[0]["letter"]
+    swapped[0]["options"] = options
+    assert invariant_breaks(swapped)["letters"] == 1
