@@ -197,3 +197,48 @@ def test_server_killed_mid_push_then_repush(label_studio: Server, tmp_path: Path
     assert all(t.overlap == wanted[str(t.external_id)] for t in remote)
     pull(store, client, cfg, tmp_path)
     assert _store_annotations(store) == before  # no annotation lost
+
+
+def test_cli_push_pull_report_correct_through_prefect(label_studio: Server, tmp_path: Path) -> None:
+    """The `valact annotate` commands run their Prefect flows against the real server."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    workspace = tmp_path / "ws"
+    store = build_store(workspace, scenarios=5)
+    (workspace / "annotation.toml").write_text(
+        f'[annotation]\nproject = "cli-verify"\ndesign = "verify"\nurl = "{label_studio.url}"\n'
+    )
+    env = {**os.environ, "LABEL_STUDIO_API_KEY": label_studio.token,
+           "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+
+    def valact(*args: str) -> Any:
+        done = subprocess.run(
+            [sys.executable, "-m", "flows.cli", "annotate", *args, "--profile", "demo", "-w", str(workspace)],
+            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600, check=False,
+        )
+        assert done.returncode == 0, done.stderr[-3000:]
+        return done.stdout
+
+    pushed = json.loads(valact("push", "--size", "40", "--json"))
+    assert pushed["created"] == 40
+    assert json.loads(valact("push", "--size", "40", "--json"))["created"] == 0
+
+    client = label_studio.client()
+    tasks = [t for t in store.all(AnnotationTask) if t.project == "cli-verify"]
+    assert len(tasks) == 40
+    wrong = tasks[0]
+    for task in tasks[:5]:
+        verdict = "wrong" if task is wrong else "correct"
+        client.sdk.annotations.create(id=int(task.ls_task_id or 0), result=[choice(VERDICT, verdict)])
+    pulled = json.loads(valact("pull", "--json"))
+    assert pulled["new"] == 5
+    report = Path(valact("report").strip())
+    assert "Overall: **80.0%** of 5 judgements" in report.read_text()
+    assert (report.parent / "confusion.png").stat().st_size > 0
+    corrected = json.loads(valact("correct", "--policy", "drop", "--json"))
+    assert corrected["wrong"] == 1 and corrected["withdrawn"] == 1
+    remaining = [q for q in store.all(Question) if q.scenario_id != wrong.scenario_id]
+    assert len(store.all(Question)) == len(remaining) == 20
