@@ -17,15 +17,20 @@ VALUE_NAME_PATTERNS = {
 }
 
 
-# A sentence that starts with a capitalised word and ends with a full stop. Servers that
-# constrain decoding by schema (llama.cpp) then cannot emit JSON debris as an "action";
-# OpenAI's strict mode gets the schema without it (see openai_provider.strict_schema).
-ACTION_PATTERN = r"^[A-Z][a-z']+ [^\"{}\[\]\n\\]*[.!]$"
+# A sentence that starts with a capitalised word and ends with a full stop, at most
+# ``max_chars`` long. Servers that constrain decoding by schema (llama.cpp) then cannot emit
+# JSON debris or run-on text as an "action"; the length must live inside the pattern because
+# llama.cpp ignores maxLength once a pattern is given. OpenAI's strict mode gets the schema
+# without these keywords (see openai_provider.strict_schema).
+def action_pattern(max_chars: int) -> str:
+    """Regex of one action: ``Word rest-of-sentence.`` within ``max_chars`` characters."""
+    body = max(1, max_chars - 12)
+    return r"^[A-Z][a-z']{1,10} [^\"{}\[\]\n\\]{1," + str(body) + r"}[.!]$"
 
 
 def action_set_schema(max_chars: int) -> dict[str, Any]:
     """JSON schema of one answer: an object keyed by the ten value names."""
-    action = {"type": "string", "minLength": 12, "maxLength": max_chars, "pattern": ACTION_PATTERN}
+    action = {"type": "string", "minLength": 12, "maxLength": max_chars, "pattern": action_pattern(max_chars)}
     return {
         "type": "object",
         "properties": {v.value: dict(action) for v in ALL_VALUES},

@@ -112,3 +112,16 @@ def test_schema_lists_all_ten_values() -> None:
     schema = action_set_schema(100)
     assert schema["required"] == [v.value for v in ALL_VALUES]
     assert schema["additionalProperties"] is False
+
+
+def test_action_pattern_bounds_length_and_shape() -> None:
+    import re
+
+    from pipeline.stages.action_rules import action_pattern
+
+    pattern = re.compile(action_pattern(60))
+    assert pattern.match("Ask your manager for one more week to decide.")
+    assert pattern.match("Don't sign anything yet!")
+    assert not pattern.match("Ask " + "very " * 20 + "politely.")  # longer than 60 characters
+    assert not pattern.match('"}, {"')  # JSON debris
+    assert not pattern.match("ask without a capital.")
