@@ -93,7 +93,8 @@ def test_build_survives_kill_resumes_and_rebuilds_warm(tmp_path: Path) -> None:
     # 3. the published table holds every invariant and loads with `datasets`
     from datasets import load_dataset
 
-    questions = load_dataset(str(release), "questions", split="train")
+    # a private cache: `datasets` would otherwise reuse another "0.1.0" folder's cached table
+    questions = load_dataset(str(release), "questions", split="train", cache_dir=str(tmp_path / "hf"))
     scenarios = {row["scenario_id"] for row in questions}
     assert len(questions) == 5 * len(scenarios) and len(scenarios) >= 4
     assert len(set(questions["domain"])) >= 4
