@@ -55,5 +55,6 @@ def print_llm_health(data: dict[str, Any], out: Console) -> None:
     if health.get("batch_jobs"):
         out.print("batch jobs: " + ", ".join(f"{k}={v}" for k, v in sorted(health["batch_jobs"].items())))
     for pair in health.get("screen_agreement", []):
+        kappa = pair["kappa"] if pair["kappa"] is not None else "n/a (a screener gave one answer to all)"
         out.print(f"screeners {pair['screeners'][0]} vs {pair['screeners'][1]}: {pair['posts']} posts, "
-                  f"agreement {pair['agreement']}, Cohen's kappa {pair['kappa']}")
+                  f"agreement {pair['agreement']}, Cohen's kappa {kappa}")
