@@ -7,10 +7,9 @@ from pathlib import Path
 import annotation  # noqa: F401 - registers the annotation tables
 from pipeline.hashing import content_id
 from pipeline.stages.assemble import assemble_scenario
-from pipeline.stages.generate import candidate_id
 from pipeline.store import Store, open_store
-from schemas.records import ActionCandidate, Scenario
-from schemas.values import ALL_VALUES
+from schemas.records import Scenario
+from tests.support.builders import candidate_set
 
 GENERATORS = ["gen-a", "gen-b"]
 DOMAINS = ["Career", "Relationships"]
@@ -27,13 +26,10 @@ def build_store(folder: Path, scenarios: int = 4) -> Store:
             text=f"I have to decide something important, case {i}.", created_utc=1_600_000_000 + i,
             url=f"https://example.org/{i}",
         )
-        candidates = [
-            ActionCandidate(
-                id=candidate_id(scenario.id, gen, value), scenario_id=scenario.id, value=value,
-                generator=gen, served_model="m", prompt_hash="1-test", text=f"{gen} does {value.value} {i}",
-            )
-            for gen in GENERATORS for value in ALL_VALUES
-        ]
+        suffix = str(i)
+        candidates = candidate_set(
+            scenario.id, GENERATORS, lambda gen, value: f"{gen} does {value.value} {suffix}"  # noqa: B023
+        )
         store.put([scenario, *candidates])
         store.put(assemble_scenario(scenario, candidates, GENERATORS, SEED))
     return store

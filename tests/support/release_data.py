@@ -9,10 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from pipeline.stages.assemble import assemble_scenario
-from pipeline.stages.generate import candidate_id
 from pipeline.store import Store, open_store
 from schemas.records import ActionCandidate, Question, Scenario
-from schemas.values import ALL_VALUES
+from tests.support.builders import candidate_set
 
 GENERATORS = ["local-gen-a", "local-gen-b"]  # the demo profile's generators
 SEED = 15000
@@ -36,12 +35,11 @@ def scenario(n: int) -> Scenario:
 
 def candidates(sc: Scenario, suffix: str = "") -> list[ActionCandidate]:
     """Twenty candidates: one per generator per value."""
-    return [
-        ActionCandidate(id=candidate_id(sc.id, gen, value), scenario_id=sc.id, value=value, generator=gen,
-                        served_model="smollm2-135m-instruct", prompt_hash="1-test",
-                        text=f"I would act for {value.value.lower()} as {gen} suggests{suffix}.")
-        for gen in GENERATORS for value in ALL_VALUES
-    ]
+    return candidate_set(
+        sc.id, GENERATORS,
+        lambda gen, value: f"I would act for {value.value.lower()} as {gen} suggests{suffix}.",
+        served_model="smollm2-135m-instruct",
+    )
 
 
 def fill_store(store: Store, scenarios: int = 3) -> list[Question]:

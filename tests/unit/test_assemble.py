@@ -11,7 +11,7 @@ from pipeline.invariants import invariant_breaks, question_rows
 from pipeline.stages.assemble import AssemblyError, assemble_scenario, design
 from pipeline.tables import questions_table
 from schemas.records import ActionCandidate, Question, Scenario
-from schemas.values import ALL_VALUES
+from tests.support.builders import candidate_set
 
 GENERATORS = ["gen-a", "gen-b"]
 
@@ -22,11 +22,7 @@ def scenario(sid: str) -> Scenario:
 
 
 def candidates(sid: str) -> list[ActionCandidate]:
-    return [
-        ActionCandidate(id=f"c_{sid}_{g}_{v.name}", scenario_id=sid, value=v, generator=g, served_model="m",
-                        prompt_hash="p", text=f"{g} does {v.name}.")
-        for g in GENERATORS for v in ALL_VALUES
-    ]
+    return candidate_set(sid, GENERATORS, lambda g, v: f"{g} does {v.name}.")
 
 
 def rows(questions: list[Question], sc: Scenario) -> list[dict[str, object]]:
