@@ -69,15 +69,24 @@ def run_prefilter(ctx: StageContext) -> Counter[str]:
     return Counter(reason for reason, _ in drops.values())
 
 
-def screening_queue(ctx: StageContext, domain: str) -> list[Post]:
-    """A domain's posts that passed the prefilter, in the seeded order they are screened in."""
+def screening_queues(ctx: StageContext) -> dict[str, list[Post]]:
+    """Per domain, the posts that passed the prefilter in the seeded order they are screened in.
+
+    One pass over the stored posts serves every domain (the store is read once, not per domain).
+    """
     dropped = {d.item_id for d in ctx.store.all(Drop) if d.stage == PREFILTER}
     seed = ctx.config.screen.sample_seed
-    posts = [
-        p for p in ctx.store.all(Post)
-        if p.id not in dropped and ctx.config.domain_of(p.subreddit) == domain
-    ]
-    return sorted(posts, key=lambda p: sha256_hex(f"{seed}:{p.id}"))
+    queues: dict[str, list[Post]] = {domain: [] for domain in ctx.config.domains}
+    for post in ctx.store.all(Post):
+        domain = ctx.config.domain_of(post.subreddit)
+        if post.id not in dropped and domain is not None:
+            queues[domain].append(post)
+    return {d: sorted(posts, key=lambda p: sha256_hex(f"{seed}:{p.id}")) for d, posts in queues.items()}
+
+
+def screening_queue(ctx: StageContext, domain: str) -> list[Post]:
+    """One domain's screening queue (see ``screening_queues``)."""
+    return screening_queues(ctx)[domain]
 
 
 def _vote(ctx: StageContext, llm: LLMClient, post: Post, alias: str, role: str) -> bool:
@@ -189,9 +198,9 @@ def select_scenarios(ctx: StageContext) -> dict[str, int]:
     decisions = _stored_decisions(ctx)
     chosen: list[Scenario] = []
     rejected: list[Drop] = []
-    for domain in ctx.config.domains:
+    for domain, queue in screening_queues(ctx).items():
         taken = 0
-        for post in screening_queue(ctx, domain):
+        for post in queue:
             decision = decisions.get(post.id)
             if decision is None:
                 continue
