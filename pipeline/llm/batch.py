@@ -30,6 +30,7 @@ from pydantic import Field
 
 from pipeline.hashing import content_id
 from pipeline.llm.cache import ResponseCache
+from pipeline.llm.call_records import failed_request_call
 from pipeline.llm.errors import classify_status
 from pipeline.llm.openai_provider import chat_body, classify_openai, parse_completion
 from pipeline.llm.pricing import call_cost
@@ -249,18 +250,25 @@ class BatchRunner:
             details = (batch.errors.data if batch.errors else None) or []
             messages = "; ".join(e.message or "" for e in details)
             problem = FatalError(f"{self.alias}: batch {job.batch_id} failed: {messages}")
+            for entry in job.entries:
+                self._record_failed_line(job, entry, problem)
             self._fail(list(job.entries), problem)
             return []
         answered: set[str] = set()
+        with_line: set[str] = set()
         for file_id in (batch.output_file_id, batch.error_file_id):
             if not file_id:
                 continue
             text = self.client.files.content(file_id).text
             for line in text.splitlines():
                 if line.strip():
-                    key = self._file_line(job, json.loads(line))
+                    parsed = json.loads(line)
+                    with_line.add(str(parsed.get("custom_id", "")))
+                    key = self._file_line(job, parsed)
                     if key:
                         answered.add(key)
+        for silent in job.entries.keys() - with_line:
+            self._record_failed_line(job, silent, RetryableError(f"no answer line (job {job.status})"))
         return [k for k in job.entries if k not in answered]
 
     def _file_line(self, job: BatchJob, line: dict[str, Any]) -> str | None:
@@ -278,10 +286,28 @@ class BatchRunner:
         problem = classify_status(
             status or 500, str(error.get("code") or ""), str(error.get("message") or ""), self.model.model
         )
+        self._record_failed_line(job, key, problem)
         if isinstance(problem, FatalError):
             self._fail([key], problem)
             return key
         return None  # expired, 429, 5xx: next round
+
+    def _record_failed_line(self, job: BatchJob, key: str, problem: ProviderError) -> None:
+        """An error line is a failed request like any other: ``valact status`` counts it."""
+        meta = job.entries[key]
+        record = failed_request_call(
+            run_id=meta.get("run_id", ""), stage=meta.get("stage", ""), item_id=meta.get("item_id", ""),
+            provider=self.model.provider, alias=self.alias, prompt_name=meta.get("prompt_name", ""),
+            prompt_hash=meta.get("prompt_hash", ""), params=self._params(job), request_hash=key,
+            attempt=job.batch_id or job.id, message=f"batch {job.batch_id}: {problem}",
+        )
+        self.store.put([record])
+        if self._notify is not None:
+            self._notify(record)
+
+    def _params(self, job: BatchJob) -> dict[str, Any]:
+        return {"temperature": self.model.temperature, "max_tokens": self.model.max_tokens,
+                "seed": self.model.seed, "batch_id": job.batch_id}
 
     def _deliver(self, job: BatchJob, key: str, answer: ChatResponse) -> None:
         meta = job.entries[key]
@@ -292,8 +318,7 @@ class BatchRunner:
             run_id=meta.get("run_id", ""), stage=meta.get("stage", ""), item_id=meta.get("item_id", ""),
             provider=self.model.provider, model_alias=self.alias, served_model=answer.served_model,
             prompt_name=meta.get("prompt_name", ""), prompt_hash=meta.get("prompt_hash", ""),
-            params={"temperature": self.model.temperature, "max_tokens": self.model.max_tokens,
-                    "seed": self.model.seed, "batch_id": job.batch_id},
+            params=self._params(job),
             request_hash=key, cached=False, tokens_in=answer.tokens_in, tokens_out=answer.tokens_out,
             cost_usd=call_cost(self.model, answer.tokens_in, answer.tokens_out, batch=True),
             finish_reason=answer.finish_reason, created_at=datetime.now(UTC),

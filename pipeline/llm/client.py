@@ -19,6 +19,7 @@ from typing import Any, Generic, TypeVar
 
 from pipeline.hashing import content_id
 from pipeline.llm.cache import ResponseCache, request_key
+from pipeline.llm.call_records import failed_request_call
 from pipeline.llm.errors import RateLimitedError
 from pipeline.llm.pricing import call_cost, estimate_tokens
 from pipeline.llm.registry import ModelRegistry
@@ -290,25 +291,11 @@ class LLMClient:
         attempt: int,
         message: str,
     ) -> None:
-        self._put_call(
-            LLMCall(
-                id=content_id("call", self.run_id, key, attempt, "error"),
-                run_id=self.run_id,
-                stage=self.stage,
-                item_id=item_id,
-                provider=model.provider,
-                model_alias=alias,
-                served_model="",
-                prompt_name=prompt.name,
-                prompt_hash=prompt.hash,
-                params=request.params(),
-                request_hash=key,
-                cached=False,
-                outcome="error",
-                error=message[:500],
-                created_at=datetime.now(UTC),
-            )
-        )
+        self._put_call(failed_request_call(
+            run_id=self.run_id, stage=self.stage, item_id=item_id, provider=model.provider, alias=alias,
+            prompt_name=prompt.name, prompt_hash=prompt.hash, params=request.params(),
+            request_hash=key, attempt=attempt, message=message,
+        ))
 
 
 def repair_message(errors: list[Issue]) -> str:

@@ -56,6 +56,11 @@ def test_every_item_completes_under_faults(
                 assert sim.stats.batches_created >= 2  # the expired first batch was resubmitted
                 paid = [c for c in ctx.store.all(LLMCall) if not c.cached and c.outcome != "error"]
                 assert paid and all("batch_id" in c.params for c in paid)
+                # Every error line of a batch output is a failed request that status counts.
+                failed_lines = [c for c in ctx.store.all(LLMCall)
+                                if c.outcome == "error" and "batch_" in (c.error or "")]
+                assert sim.stats.batch_error_lines > 0
+                assert len(failed_lines) == sim.stats.batch_error_lines
             billed = sum(sim.stats.billed.values())
         finally:
             ctx.close()

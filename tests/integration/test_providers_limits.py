@@ -39,9 +39,14 @@ def _screen_many(ctx: StageContext, alias: str, n: int) -> list[StructuredResult
 
 def test_limiter_sustains_rate_without_exceeding(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("VALACT_SIM_KEY", KEY)
-    # 60 requests per 6 s window = 600 RPM, 300 ms latency per request.
+    # 60 requests per 6 s window = 600 RPM, 300 ms latency per request. The window is ten
+    # times shorter than a real provider's minute, so the thread-scheduling jitter between
+    # taking a permit and reaching the server weighs ten times more: the headroom is widened
+    # from the default 98 % to 90 % to keep the same jitter tolerance (~0.5 s) as in real use.
     with ProviderSim(SimConfig(api_key=KEY, rpm=60, window_s=6.0, latency_s=0.3)) as sim:
         overrides = valact_overrides(sim, rpm=600, max_concurrency=8)
+        for model in overrides["models"].values():
+            model["limit_headroom"] = 0.9
         ctx = StageContext.open(load_config("demo", None, str(tmp_path / "ws"), overrides))
         try:
             results = _screen_many(ctx, "gpt-sim", 150)
@@ -52,7 +57,7 @@ def test_limiter_sustains_rate_without_exceeding(tmp_path: Path, monkeypatch: py
     assert sim.max_in_window(6.0) <= 60
     times = sorted(sim.stats.accepted_times)
     achieved_rpm = (len(times) - 1) / (times[-1] - times[0]) * 60
-    assert achieved_rpm >= 0.9 * 600
+    assert achieved_rpm >= 0.85 * 600  # the limiter aims at 540: close to full speed
 
 
 def test_429_with_retry_after_loses_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

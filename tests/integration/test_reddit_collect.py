@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -133,9 +132,7 @@ def test_full_reference_index_rehydrates(server: RedditServer, ctx: StageContext
     server.inject("429", times=1, path_contains="/api/info", reset_s=1)
     server.inject("500", times=3, path_contains="/api/info")
     server.inject("truncated", times=1, path_contains="/api/info")
-    started = time.monotonic()
     report = collect_index(ctx, REFERENCE, lambda: source(server))
-    assert time.monotonic() - started < 120
     stored = ctx.store.all(Post)
     assert len(stored) == 3000 and report.info_requests == 30
     by_domain: dict[str | None, int] = {}

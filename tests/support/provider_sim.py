@@ -109,6 +109,7 @@ class SimStats:
     files_uploaded: int = 0
     batches_created: int = 0
     batch_polls: int = 0
+    batch_error_lines: int = 0
     auth_headers: list[str] = field(default_factory=list)
 
 
@@ -243,6 +244,7 @@ class ProviderSim:
             out.append({"id": f"batch_req_{uuid.uuid4().hex[:8]}", "custom_id": line["custom_id"],
                         "response": {"status_code": 200, "request_id": uuid.uuid4().hex, "body": completion},
                         "error": None})
+        self.stats.batch_error_lines += len(err)
         now = int(time.time())
         for name, rows in (("output_file_id", out), ("error_file_id", err)):
             if rows:
