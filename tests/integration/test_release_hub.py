@@ -43,13 +43,24 @@ def test_publish_is_one_commit_with_every_file_then_a_tag(hub: HubServer, releas
     assert commits == [("POST", "/api/datasets/valact/test-set/commit/main")]
     payload = hub.state.commit_payloads[0]
     assert payload[0]["key"] == "header" and payload[0]["value"]["summary"] == "Release valact-test 0.1.0"
-    sent = {line["value"]["path"]: base64.b64decode(line["value"]["content"]) for line in payload[1:]}
+    inline = {line["value"]["path"]: base64.b64decode(line["value"]["content"])
+              for line in payload[1:] if line["key"] == "file"}
+    by_lfs = {line["value"]["path"]: line["value"]["oid"] for line in payload[1:] if line["key"] == "lfsFile"}
     on_disk = {p.relative_to(release).as_posix(): p.read_bytes() for p in release.rglob("*") if p.is_file()}
-    assert sent == on_disk
+    assert set(inline) | set(by_lfs) == set(on_disk) and not set(inline) & set(by_lfs)
+    # Parquet tables and PNG figures travel as LFS objects (uploaded once, then named in
+    # the commit by sha256); the card, manifest and changelog go inline.
+    assert set(by_lfs) == {p for p in on_disk if p.endswith((".parquet", ".png"))} and by_lfs
+    assert {"README.md", "manifest.json"} <= set(inline)
+    assert all(inline[p] == on_disk[p] for p in inline)
+    assert sorted(hub.state.lfs_uploads) == sorted(by_lfs.values())
     repo = hub.state.repos["valact/test-set"]
     assert repo.tags == {"v0.1.0": result.commit_oid} and repo.branches["main"] == result.commit_oid
-    manifest = json.loads(sent["manifest.json"])
-    assert all(sha256_hex(sent[f["path"]]) == f["sha256"] for f in manifest["files"])
+    published = repo.commits[result.commit_oid]
+    assert {p: published.files[p] for p in on_disk} == on_disk and published.lfs == set(by_lfs)
+    manifest = json.loads(inline["manifest.json"])
+    assert all(sha256_hex(on_disk[f["path"]]) == f["sha256"] for f in manifest["files"])
+    assert all(by_lfs[f["path"]] == f["sha256"] for f in manifest["files"] if f["path"] in by_lfs)
 
 
 def test_publishing_the_same_version_twice_is_refused(hub: HubServer, release: Path) -> None:
@@ -67,9 +78,7 @@ def test_dry_run_sends_nothing_and_lists_the_plan(hub: HubServer, release: Path)
     assert {p.path for p in result.plan} >= {"README.md", "manifest.json", "data/questions.parquet"}
 
 
-def test_a_published_tag_verifies_from_the_hub(hub: HubServer, release: Path,
-                                               monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("HF_HUB_DISABLE_XET", "1")
+def test_a_published_tag_verifies_from_the_hub(hub: HubServer, release: Path) -> None:
     api = HfApi(endpoint=hub.url, token=TOKEN)
     publish_to_hub(release, "valact/test-set", api)
     report = verify("hf://valact/test-set@v0.1.0", api)

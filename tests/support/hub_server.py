@@ -13,14 +13,22 @@ Endpoints (paths and JSON shapes as ``huggingface_hub`` sends and parses them):
 - ``GET  /api/datasets/{repo}/revision/{rev}``       repo info with siblings (for snapshot_download)
 - ``GET  /api/datasets/{repo}/tree/{rev}``           recursive file listing (for snapshot_download)
 - ``GET|HEAD /datasets/{repo}/resolve/{rev}/{path}`` file content with X-Repo-Commit and ETag
+- ``POST /datasets/{repo}.git/info/lfs/objects/batch`` git-lfs batch API, "basic" transfer
+- ``PUT  /lfs-objects/{oid}`` and ``POST /lfs-verify``  the upload and verify actions it hands out
 
-Every file is answered with upload mode "regular" (content inline in the commit), so the LFS
-transfer protocol is not needed. Requests without the expected bearer token get 401.
+Like the Hub, preupload sends a file to LFS when its path matches an ``filter=lfs`` pattern
+of the repo's ``.gitattributes`` (parquet and png here), when its sample holds a NUL byte,
+or when it is over 10 MB; a commit carrying such a file inline, or naming an LFS object that
+was never uploaded, is rejected. The Hub's newer Xet transfer cannot be simulated (it needs
+a content-addressed storage service), so while the server runs, ``huggingface_hub`` is told
+to use the classic LFS transfer (``HF_HUB_DISABLE_XET``, a setting users have too).
+Requests without the expected bearer token get 401.
 """
 
 from __future__ import annotations
 
 import base64
+import fnmatch
 import hashlib
 import json
 import threading
@@ -29,12 +37,30 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+import huggingface_hub.constants
 import yaml
+
+LFS_PATTERNS = b"*.parquet filter=lfs diff=lfs merge=lfs -text\n*.png filter=lfs diff=lfs merge=lfs -text\n"
+REGULAR_MAX_BYTES = 10 * 1024 * 1024
+LFS_BATCH = ".git/info/lfs/objects/batch"
 
 
 def git_blob_oid(data: bytes) -> str:
     """The git blob sha1 the Hub reports as a regular file's oid."""
     return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+
+
+def lfs_patterns(files: dict[str, bytes]) -> list[str]:
+    """The ``filter=lfs`` patterns of a tree's ``.gitattributes``."""
+    text = files.get(".gitattributes", b"").decode()
+    return [line.split()[0] for line in text.splitlines() if "filter=lfs" in line]
+
+
+def goes_to_lfs(path: str, sample: bytes, size: int, patterns: list[str]) -> bool:
+    """The Hub's rule: a tracked pattern, binary content, or too big for a git blob."""
+    name = path.rsplit("/", 1)[-1]
+    tracked = any(fnmatch.fnmatch(path, p) or fnmatch.fnmatch(name, p) for p in patterns)
+    return tracked or b"\0" in sample or size > REGULAR_MAX_BYTES
 
 
 @dataclass
@@ -45,6 +71,7 @@ class Commit:
     parent: str | None
     files: dict[str, bytes]
     message: str
+    lfs: set[str] = field(default_factory=set)  # paths stored as LFS objects
 
 
 @dataclass
@@ -68,6 +95,8 @@ class HubState:
         self.repos: dict[str, Repo] = {}
         self.requests: list[tuple[str, str]] = []
         self.commit_payloads: list[list[dict[str, Any]]] = []
+        self.lfs_objects: dict[str, bytes] = {}  # sha256 -> content, uploaded and verified
+        self.lfs_uploads: list[str] = []  # sha256 of every PUT, in order
         self.lock = threading.Lock()
 
 
@@ -120,7 +149,11 @@ class HubHandler(BaseHTTPRequestHandler):
         self._dispatch()
 
     def do_POST(self) -> None:
-        """Create repo, validate yaml, preupload, commit, tag."""
+        """Create repo, validate yaml, preupload, commit, tag, LFS batch and verify."""
+        self._dispatch()
+
+    def do_PUT(self) -> None:
+        """LFS object upload (the batch API's "basic" upload action)."""
         self._dispatch()
 
     def _dispatch(self) -> None:
@@ -128,9 +161,11 @@ class HubHandler(BaseHTTPRequestHandler):
         path = unquote(urlsplit(self.path).path)
         with state.lock:
             state.requests.append((self.command, path))
+            parts = path.strip("/").split("/")
+            if self.command == "PUT" and parts[:1] == ["lfs-objects"] and len(parts) == 2:
+                return self._lfs_put(parts[1])  # a presigned URL: the signature is the credential
             if not self._authorized():
                 return
-            parts = path.strip("/").split("/")
             if self.command == "POST" and path == "/api/validate-yaml":
                 return self._validate_yaml()
             if self.command == "POST" and path == "/api/repos/create":
@@ -145,6 +180,13 @@ class HubHandler(BaseHTTPRequestHandler):
                     return handler(repo_id, rest)
             if parts[:1] == ["datasets"] and len(parts) >= 6 and parts[3] == "resolve":
                 return self._resolve("/".join(parts[1:3]), parts[4], "/".join(parts[5:]))
+            if self.command == "POST" and path.startswith("/datasets/") and path.endswith(LFS_BATCH):
+                return self._lfs_batch(path.removeprefix("/datasets/").removesuffix(LFS_BATCH))
+            if self.command == "POST" and path == "/lfs-verify":
+                return self._lfs_verify()
+            if parts[:2] == ["api", "datasets"] and len(parts) >= 5 and parts[4] == "xet-write-token":
+                return self._error(501, "NotImplemented",
+                                   "this loopback Hub speaks the LFS transfer only; set HF_HUB_DISABLE_XET=1")
             self._error(404, "EntryNotFound", f"no route for {self.command} {path}")
 
     # -- endpoints -----------------------------------------------------------------------
@@ -170,7 +212,7 @@ class HubHandler(BaseHTTPRequestHandler):
             return self._send(409, {"error": "You already created this dataset repo", "url": url})
         repo = Repo()
         first = Commit(oid=hashlib.sha1(repo_id.encode()).hexdigest(), parent=None,
-                       files={".gitattributes": b"*.parquet filter=lfs diff=lfs merge=lfs -text\n"},
+                       files={".gitattributes": LFS_PATTERNS},
                        message="initial commit")
         repo.commits[first.oid] = first
         repo.branches["main"] = first.oid
@@ -194,11 +236,17 @@ class HubHandler(BaseHTTPRequestHandler):
             return
         head = repo.resolve(rev)
         files = json.loads(self._body())["files"]
+        patterns = lfs_patterns(head.files) if head else []
         answer = []
         for f in files:
             existing = head.files.get(f["path"]) if head else None
-            answer.append({"path": f["path"], "uploadMode": "regular", "shouldIgnore": False,
-                           "oid": git_blob_oid(existing) if existing is not None else None})
+            sample = base64.b64decode(f.get("sample", ""))
+            lfs = goes_to_lfs(f["path"], sample, int(f.get("size", 0)), patterns)
+            oid = None
+            if existing is not None:
+                oid = hashlib.sha256(existing).hexdigest() if lfs else git_blob_oid(existing)
+            answer.append({"path": f["path"], "uploadMode": "lfs" if lfs else "regular",
+                           "shouldIgnore": False, "oid": oid})
         self._send(200, {"files": answer, "commitOid": head.oid if head else None})
 
     def _commit(self, repo_id: str, rev: str) -> None:
@@ -217,18 +265,35 @@ class HubHandler(BaseHTTPRequestHandler):
         if parent is not None and parent != head_oid:
             return self._error(412, "PreconditionFailed",
                                "A commit has happened since. Please refresh and try again.")
-        files = dict(repo.commits[head_oid].files) if head_oid else {}
+        previous = repo.commits[head_oid] if head_oid else None
+        files = dict(previous.files) if previous else {}
+        lfs = set(previous.lfs) if previous else set()
+        patterns = lfs_patterns(files)
         for line in lines[1:]:
             value = line["value"]
             if line["key"] == "file":
-                files[value["path"]] = base64.b64decode(value["content"])
+                data = base64.b64decode(value["content"])
+                if goes_to_lfs(value["path"], data[:512], len(data), patterns):
+                    return self._error(400, "BadRequest", f"Your push was rejected because {value['path']} "
+                                       "is a binary file: store it with LFS")
+                files[value["path"]] = data
+                lfs.discard(value["path"])
+            elif line["key"] == "lfsFile":
+                stored = self.server.state.lfs_objects.get(value["oid"])
+                if stored is None:
+                    return self._error(422, "LfsObjectMissing", f"LFS object {value['oid']} for "
+                                       f"{value['path']} was never uploaded")
+                files[value["path"]] = stored
+                lfs.add(value["path"])
             elif line["key"] == "deletedFile":
                 files.pop(value["path"], None)
+                lfs.discard(value["path"])
             else:
                 return self._error(400, "BadRequest", f"unsupported operation {line['key']}")
         oid = hashlib.sha1(json.dumps([head_oid, sorted((p, git_blob_oid(d)) for p, d in files.items()),
                                        header["value"]["summary"]]).encode()).hexdigest()
-        repo.commits[oid] = Commit(oid=oid, parent=head_oid, files=files, message=header["value"]["summary"])
+        repo.commits[oid] = Commit(oid=oid, parent=head_oid, files=files, message=header["value"]["summary"],
+                                   lfs=lfs)
         repo.branches[rev] = oid
         self._send(200, {"success": True, "commitOid": oid, "commitUrl": f"{self.server.url}/datasets/"
                          f"{repo_id}/commit/{oid}", "pullRequestUrl": None})
@@ -263,8 +328,14 @@ class HubHandler(BaseHTTPRequestHandler):
         commit = repo.resolve(rev)
         if commit is None:
             return self._error(404, "RevisionNotFound", f"Invalid rev id: {rev}")
-        self._send(200, [{"type": "file", "oid": git_blob_oid(d), "size": len(d), "path": p}
-                         for p, d in sorted(commit.files.items())])
+        entries = []
+        for path, data in sorted(commit.files.items()):
+            size = len(data)
+            entry: dict[str, Any] = {"type": "file", "oid": git_blob_oid(data), "size": size, "path": path}
+            if path in commit.lfs:
+                entry["lfs"] = {"oid": hashlib.sha256(data).hexdigest(), "size": size, "pointerSize": 132}
+            entries.append(entry)
+        self._send(200, entries)
 
     def _resolve(self, repo_id: str, rev: str, file_path: str) -> None:
         repo = self._repo(repo_id)
@@ -276,7 +347,50 @@ class HubHandler(BaseHTTPRequestHandler):
         data = commit.files.get(file_path)
         if data is None:
             return self._error(404, "EntryNotFound", f"{file_path} does not exist at {rev}")
-        self._send(200, raw=data, headers={"X-Repo-Commit": commit.oid, "ETag": f'"{git_blob_oid(data)}"'})
+        headers = {"X-Repo-Commit": commit.oid, "ETag": f'"{git_blob_oid(data)}"'}
+        if file_path in commit.lfs:  # the Hub names the object, not the pointer
+            headers["X-Linked-Etag"] = f'"{hashlib.sha256(data).hexdigest()}"'
+            headers["X-Linked-Size"] = str(len(data))
+        self._send(200, raw=data, headers=headers)
+
+    def _lfs_batch(self, repo_id: str) -> None:
+        if self._repo(repo_id) is None:
+            return
+        request = json.loads(self._body())
+        if request.get("operation") != "upload" or "basic" not in request.get("transfers", ["basic"]):
+            return self._error(400, "BadRequest", "only basic uploads are served here")
+        objects = []
+        for obj in request["objects"]:
+            answer: dict[str, Any] = {"oid": obj["oid"], "size": obj["size"], "authenticated": True}
+            if obj["oid"] not in self.server.state.lfs_objects:
+                answer["actions"] = {
+                    "upload": {"href": f"{self.server.url}/lfs-objects/{obj['oid']}"
+                                       f"?X-Amz-Signature={self._signature(obj['oid'])}"},
+                    "verify": {"href": f"{self.server.url}/lfs-verify"},
+                }
+            objects.append(answer)
+        self._send(200, {"transfer": "basic", "objects": objects, "hash_algo": "sha256"})
+
+    def _signature(self, oid: str) -> str:
+        return hashlib.sha256(f"{self.server.state.token}:{oid}".encode()).hexdigest()
+
+    def _lfs_put(self, oid: str) -> None:
+        data = self._body()
+        signature = dict(p.split("=", 1) for p in urlsplit(self.path).query.split("&") if "=" in p)
+        if signature.get("X-Amz-Signature") != self._signature(oid):
+            return self._send(403, raw=b"<Error><Code>SignatureDoesNotMatch</Code></Error>")
+        if hashlib.sha256(data).hexdigest() != oid:
+            return self._error(400, "BadDigest", f"content does not hash to {oid}")
+        self.server.state.lfs_objects[oid] = data
+        self.server.state.lfs_uploads.append(oid)
+        self._send(200, {})
+
+    def _lfs_verify(self) -> None:
+        body = json.loads(self._body())
+        stored = self.server.state.lfs_objects.get(body["oid"])
+        if stored is None or len(stored) != body["size"]:
+            return self._error(404, "ObjectNotFound", f"LFS object {body['oid']} not uploaded")
+        self._send(200, {})
 
 
 class HubServer(ThreadingHTTPServer):
@@ -291,10 +405,13 @@ class HubServer(ThreadingHTTPServer):
         self._thread = threading.Thread(target=self.serve_forever, daemon=True)
 
     def __enter__(self) -> HubServer:
+        self._xet_setting = huggingface_hub.constants.HF_HUB_DISABLE_XET
+        huggingface_hub.constants.HF_HUB_DISABLE_XET = True
         self._thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
+        huggingface_hub.constants.HF_HUB_DISABLE_XET = self._xet_setting
         self.shutdown()
         self.server_close()
         self._thread.join(timeout=10)
