@@ -139,6 +139,16 @@ class HubHandler(BaseHTTPRequestHandler):
             self._error(404, "RepoNotFound", f"Repository not found: {repo_id}")
         return repo
 
+    def _commit_at(self, repo_id: str, rev: str) -> Commit | None:
+        """The commit a branch, tag or oid names; answers 404 (and returns None) when there is none."""
+        repo = self._repo(repo_id)
+        if repo is None:
+            return None
+        commit = repo.resolve(rev)
+        if commit is None:
+            self._error(404, "RevisionNotFound", f"Invalid rev id: {rev}")
+        return commit
+
     # -- dispatch ------------------------------------------------------------------------
     def do_GET(self) -> None:
         """Refs, revision info, file downloads."""
@@ -299,35 +309,27 @@ class HubHandler(BaseHTTPRequestHandler):
                          f"{repo_id}/commit/{oid}", "pullRequestUrl": None})
 
     def _tag(self, repo_id: str, rev: str) -> None:
-        repo = self._repo(repo_id)
-        if repo is None:
-            return
-        tag = json.loads(self._body())["tag"]
-        if tag in repo.tags:
-            return self._error(409, "Conflict", f"Tag {tag} already exists")
-        commit = repo.resolve(rev)
+        commit = self._commit_at(repo_id, rev)
         if commit is None:
-            return self._error(404, "RevisionNotFound", f"Invalid rev id: {rev}")
-        repo.tags[tag] = commit.oid
+            return
+        tags = self.server.state.repos[repo_id].tags
+        tag = json.loads(self._body())["tag"]
+        if tag in tags:
+            return self._error(409, "Conflict", f"Tag {tag} already exists")
+        tags[tag] = commit.oid
         self._send(200, {})
 
     def _revision(self, repo_id: str, rev: str) -> None:
-        repo = self._repo(repo_id)
-        if repo is None:
-            return
-        commit = repo.resolve(rev)
+        commit = self._commit_at(repo_id, rev)
         if commit is None:
-            return self._error(404, "RevisionNotFound", f"Invalid rev id: {rev}")
+            return
         self._send(200, {"id": repo_id, "_id": repo_id, "sha": commit.oid, "private": False,
                          "siblings": [{"rfilename": p} for p in sorted(commit.files)]})
 
     def _tree(self, repo_id: str, rev: str) -> None:
-        repo = self._repo(repo_id)
-        if repo is None:
-            return
-        commit = repo.resolve(rev)
+        commit = self._commit_at(repo_id, rev)
         if commit is None:
-            return self._error(404, "RevisionNotFound", f"Invalid rev id: {rev}")
+            return
         entries = []
         for path, data in sorted(commit.files.items()):
             size = len(data)
@@ -338,12 +340,9 @@ class HubHandler(BaseHTTPRequestHandler):
         self._send(200, entries)
 
     def _resolve(self, repo_id: str, rev: str, file_path: str) -> None:
-        repo = self._repo(repo_id)
-        if repo is None:
-            return
-        commit = repo.resolve(rev)
+        commit = self._commit_at(repo_id, rev)
         if commit is None:
-            return self._error(404, "RevisionNotFound", f"Invalid rev id: {rev}")
+            return
         data = commit.files.get(file_path)
         if data is None:
             return self._error(404, "EntryNotFound", f"{file_path} does not exist at {rev}")
