@@ -15,7 +15,7 @@ from typing import Any
 from label_studio_sdk import LabelStudio
 
 from annotation.configs import EXPERT_VALUE, VERDICT, label_config
-from schemas.annotation import Design
+from schemas.config import Design
 
 
 class LabelStudioError(RuntimeError):

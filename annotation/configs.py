@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from xml.sax.saxutils import quoteattr
 
-from schemas.annotation import NONE_LABEL, Design
+from schemas.annotation import NONE_LABEL
+from schemas.config import Design
 from schemas.values import ALL_VALUES
 
 TEXT = "action"

@@ -33,7 +33,8 @@ from pipeline.hashing import content_id
 from pipeline.stages.assemble import AssemblyError, assemble_scenario
 from pipeline.stages.screen import drop_record
 from pipeline.store import Store
-from schemas.annotation import Correction, Policy
+from schemas.annotation import Correction
+from schemas.config import Policy
 from schemas.records import ActionCandidate, Drop, Question, Scenario
 from schemas.values import ALL_VALUES, SchwartzValue
 

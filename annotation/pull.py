@@ -21,7 +21,8 @@ from annotation.push import PROJECT_META
 from pipeline.hashing import content_id
 from pipeline.privacy import author_salt, hash_author
 from pipeline.store import Store
-from schemas.annotation import AnnotationConfig, AnnotationResult, AnnotationTask
+from schemas.annotation import AnnotationResult, AnnotationTask
+from schemas.config import AnnotationConfig
 
 SALT_ENV = "VALACT_ANNOTATOR_SALT"
 

@@ -20,7 +20,8 @@ from annotation.configs import TEXT, prediction_result
 from annotation.sampling import SampledUnit, draw_sample, population
 from pipeline.hashing import content_id
 from pipeline.store import Store
-from schemas.annotation import AnnotationConfig, AnnotationTask
+from schemas.annotation import AnnotationTask
+from schemas.config import AnnotationConfig
 from schemas.records import ActionCandidate, Scenario
 
 PROJECT_META = "annotation:project:{title}"

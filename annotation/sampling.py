@@ -17,7 +17,7 @@ from statistics import NormalDist
 
 from pipeline.hashing import sha256_hex
 from pipeline.store import Store
-from schemas.annotation import AnnotationConfig
+from schemas.config import AnnotationConfig
 from schemas.records import Question, Scenario
 from schemas.values import SchwartzValue
 

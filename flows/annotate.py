@@ -22,7 +22,7 @@ TASK = {"cache_policy": NO_CACHE, "retries": 0}
 def push_task(ref: RunRef, overrides: dict[str, Any]) -> dict[str, object]:
     """Create the missing sample tasks on the server."""
     ctx = context(ref)
-    cfg = load_annotation_config(ctx.workspace, overrides)
+    cfg = load_annotation_config(ctx.config, overrides)
     return push.push(ctx.store, connect(cfg, ctx.workspace), cfg).as_dict()
 
 
@@ -37,7 +37,7 @@ def annotate_push_flow(ref: RunRef, overrides: dict[str, Any] | None = None) -> 
 def pull_task(ref: RunRef, overrides: dict[str, Any]) -> dict[str, object]:
     """Bring new, edited and deleted annotations into the store."""
     ctx = context(ref)
-    cfg = load_annotation_config(ctx.workspace, overrides)
+    cfg = load_annotation_config(ctx.config, overrides)
     return pull.pull(ctx.store, connect(cfg, ctx.workspace), cfg, ctx.workspace).as_dict()
 
 
@@ -45,7 +45,7 @@ def pull_task(ref: RunRef, overrides: dict[str, Any]) -> dict[str, object]:
 def report_task(ref: RunRef, overrides: dict[str, Any]) -> str:
     """Write the Markdown report and confusion matrix."""
     ctx = context(ref)
-    cfg = load_annotation_config(ctx.workspace, overrides)
+    cfg = load_annotation_config(ctx.config, overrides)
     return str(report.write_report(ctx.store, cfg.project, report_dir(ctx.workspace, cfg.project)))
 
 
@@ -63,7 +63,7 @@ def annotate_pull_flow(ref: RunRef, overrides: dict[str, Any] | None = None,
 def correct_task(ref: RunRef, overrides: dict[str, Any]) -> dict[str, object]:
     """Apply the release policy to wrongly labelled candidates."""
     ctx = context(ref)
-    cfg = load_annotation_config(ctx.workspace, overrides)
+    cfg = load_annotation_config(ctx.config, overrides)
     regen = corrections.llm_regenerator(ctx) if cfg.policy == "regenerate" else None
     return corrections.apply_corrections(ctx.store, ctx.config.generate.generators, ctx.config.assemble.seed,
                                          cfg.policy, regen).as_dict()

@@ -17,7 +17,7 @@ from flows.cli_annotate import annotate_app
 from flows.cli_cache import cache_app
 from flows.cli_llm import BatchOpt, BudgetOpt, llm_overrides, print_llm_health
 from flows.cli_release import register as register_release_commands
-from pipeline.config import ConfigError, load_config, redacted_view
+from pipeline.config import ConfigError, as_toml, load_config, redacted_view
 from pipeline.status import workspace_status
 from pipeline.store import open_store
 
@@ -248,9 +248,7 @@ def config_show(
     if as_json:
         typer.echo(json.dumps(view, indent=2, default=str))
     else:
-        import tomli_w
-
-        typer.echo(tomli_w.dumps(view))
+        typer.echo(as_toml(view))
 
 
 def main() -> None:

@@ -12,6 +12,8 @@ from typing import Annotated, Any
 
 import typer
 
+from schemas.config import ProjectConfig
+
 annotate_app = typer.Typer(help="Expert validation in Label Studio (stage 5).", no_args_is_help=True)
 server_app = typer.Typer(help="The local Label Studio server (own venv, 127.0.0.1 only).",
                          no_args_is_help=True)
@@ -26,15 +28,19 @@ UrlOpt = Annotated[str | None, typer.Option("--url", help="your own server; toke
 JsonOpt = Annotated[bool, typer.Option("--json", help="machine-readable JSON on stdout")]
 
 
-def _workspace(profile: str | None, config: Path | None, workspace: str | None) -> Path:
+def _project(profile: str | None, config: Path | None, workspace: str | None) -> ProjectConfig:
     from flows.cli import _fail
     from pipeline.config import ConfigError, load_config
 
     try:
-        return Path(load_config(profile, config, workspace).workspace).resolve()
+        return load_config(profile, config, workspace)
     except ConfigError as exc:
         _fail(str(exc))
         raise
+
+
+def _workspace(profile: str | None, config: Path | None, workspace: str | None) -> Path:
+    return Path(_project(profile, config, workspace).workspace).resolve()
 
 
 def _overrides(**values: Any) -> dict[str, Any]:
@@ -131,8 +137,9 @@ def report_cmd(profile: ProfileOpt = None, config: ConfigOpt = None, workspace: 
     from annotation.settings import load_annotation_config, report_dir
     from pipeline.store import open_store
 
-    folder = _workspace(profile, config, workspace)
-    cfg = load_annotation_config(folder, _overrides(project=project))
+    project_config = _project(profile, config, workspace)
+    folder = Path(project_config.workspace).resolve()
+    cfg = load_annotation_config(project_config, _overrides(project=project))
     typer.echo(str(write_report(open_store(folder), cfg.project, report_dir(folder, cfg.project))))
 
 

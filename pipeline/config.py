@@ -77,10 +77,8 @@ def load_config(
             project = tomllib.loads(path.read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{path}: invalid TOML: {exc}") from exc
-    chosen = (
-        profile or os.environ.get("VALACT_PROFILE") or project.pop("extends", None)
-        or project.get("profile") or "default"
-    )
+    extends = project.pop("extends", None)  # popped first: --profile may override it
+    chosen = profile or os.environ.get("VALACT_PROFILE") or extends or project.get("profile") or "default"
     project.pop("profile", None)
     data = deep_merge(_resolve_profile(chosen), project)
     data = deep_merge(data, overrides or {})
@@ -98,6 +96,30 @@ def config_hash(config: ProjectConfig) -> str:
     """Hash of everything that shapes the data (the workspace location does not)."""
     data = config.model_dump(mode="json", exclude={"workspace"})
     return sha256_hex(canonical_json(data))[:16]
+
+
+def as_toml(view: dict[str, Any]) -> str:
+    """The view as TOML. TOML has no null, so unset keys are left out (and listed in a comment)."""
+    import tomli_w
+
+    unset: list[str] = []
+
+    def drop_none(node: Any, path: str) -> Any:
+        if isinstance(node, dict):
+            kept = {}
+            for key, value in node.items():
+                if value is None:
+                    unset.append(f"{path}{key}")
+                else:
+                    kept[key] = drop_none(value, f"{path}{key}.")
+            return kept
+        if isinstance(node, list):
+            return [drop_none(item, path) for item in node if item is not None]
+        return node
+
+    body = tomli_w.dumps(drop_none(view, ""))
+    header = f"# unset (no value): {', '.join(unset)}\n" if unset else ""
+    return header + body
 
 
 def redacted_view(config: ProjectConfig) -> dict[str, Any]:

@@ -6,6 +6,7 @@ after a crash) create no duplicate. An ``AnnotationResult`` is one expert's judg
 pulled back; it is never deleted when it disappears from the server, only marked. A
 ``Correction`` is what a release policy did about a wrong label, tied to the annotations
 that caused it. The tables are registered by the ``annotation`` package (schemas has no I/O).
+The project's annotation settings (``AnnotationConfig``) are part of the project config.
 """
 
 from __future__ import annotations
@@ -15,32 +16,11 @@ from typing import Literal
 
 from pydantic import Field
 
-from schemas.config import StrictModel
+from schemas.config import Design, Policy
 from schemas.records import Record
 from schemas.values import SchwartzValue
 
-Design = Literal["blind", "verify"]
-Policy = Literal["drop", "relabel", "regenerate"]
 NONE_LABEL = "None / unclear"
-
-
-class AnnotationConfig(StrictModel):
-    """How a validation project is sampled, shown to experts and corrected."""
-
-    project: str = Field(default="valact-validation", description="Label Studio project title")
-    design: Design = "blind"
-    url: str | None = Field(default=None, description="server URL; None = the local server valact starts")
-    api_key_env: str = Field(default="LABEL_STUDIO_API_KEY", description="env var holding the API token")
-    sample_size: int | None = Field(default=None, ge=1, description="None = computed from the CI target")
-    margin: float = Field(default=0.02, gt=0, lt=1, description="half-width of the 95% CI on accuracy")
-    confidence: float = Field(default=0.95, gt=0, lt=1)
-    expected_accuracy: float = Field(default=0.5, gt=0, lt=1, description="0.5 = worst case")
-    overlap_share: float = Field(default=0.1, ge=0, le=1, description="share of tasks for several experts")
-    annotators_per_overlap: int = Field(default=2, ge=2)
-    min_per_stratum: int = Field(default=1, ge=0)
-    seed: int = 5
-    batch_size: int = Field(default=100, ge=1)
-    policy: Policy = "drop"
 
 
 class AnnotationTask(Record):

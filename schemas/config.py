@@ -140,6 +140,29 @@ class PublishConfig(StrictModel):
     pretty_name: str = "VALACT-15K (rebuilt with valact)"
 
 
+Design = Literal["blind", "verify"]
+Policy = Literal["drop", "relabel", "regenerate"]
+
+
+class AnnotationConfig(StrictModel):
+    """How a validation project is sampled, shown to experts and corrected."""
+
+    project: str = Field(default="valact-validation", description="Label Studio project title")
+    design: Design = "blind"
+    url: str | None = Field(default=None, description="server URL; None = the local server valact starts")
+    api_key_env: str = Field(default="LABEL_STUDIO_API_KEY", description="env var holding the API token")
+    sample_size: int | None = Field(default=None, ge=1, description="None = computed from the CI target")
+    margin: float = Field(default=0.02, gt=0, lt=1, description="half-width of the 95% CI on accuracy")
+    confidence: float = Field(default=0.95, gt=0, lt=1)
+    expected_accuracy: float = Field(default=0.5, gt=0, lt=1, description="0.5 = worst case")
+    overlap_share: float = Field(default=0.1, ge=0, le=1, description="share of tasks for several experts")
+    annotators_per_overlap: int = Field(default=2, ge=2)
+    min_per_stratum: int = Field(default=1, ge=0)
+    seed: int = 5
+    batch_size: int = Field(default=100, ge=1)
+    policy: Policy = "drop"
+
+
 class ProjectConfig(StrictModel):
     """The whole effective configuration of one valact project."""
 
@@ -153,6 +176,7 @@ class ProjectConfig(StrictModel):
     generate: GenerateConfig
     assemble: AssembleConfig = Field(default_factory=AssembleConfig)
     publish: PublishConfig = Field(default_factory=PublishConfig)
+    annotation: AnnotationConfig = Field(default_factory=AnnotationConfig)
     budget_usd: float | None = Field(
         default=None, ge=0, description="stop a run before its model spending would exceed this"
     )

@@ -22,7 +22,8 @@ from annotation.pull import pull
 from annotation.push import push
 from annotation.report import write_report
 from pipeline.store import Store
-from schemas.annotation import NONE_LABEL, AnnotationConfig, AnnotationResult, AnnotationTask
+from schemas.annotation import NONE_LABEL, AnnotationResult, AnnotationTask
+from schemas.config import AnnotationConfig
 from schemas.records import Question
 from schemas.values import ALL_VALUES
 from tests.support.annotation_data import build_store
@@ -208,8 +209,9 @@ def test_cli_push_pull_report_correct_through_prefect(label_studio: Server, tmp_
 
     workspace = tmp_path / "ws"
     store = build_store(workspace, scenarios=5)
-    (workspace / "annotation.toml").write_text(
-        f'[annotation]\nproject = "cli-verify"\ndesign = "verify"\nurl = "{label_studio.url}"\n'
+    (tmp_path / "valact.toml").write_text(  # the project config in the working directory
+        f'extends = "demo"\n[annotation]\nproject = "cli-verify"\ndesign = "verify"\n'
+        f'url = "{label_studio.url}"\n'
     )
     env = {**os.environ, "LABEL_STUDIO_API_KEY": label_studio.token,
            "PYTHONPATH": str(Path(__file__).resolve().parents[2])}

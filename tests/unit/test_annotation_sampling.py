@@ -2,7 +2,7 @@ from collections import Counter
 from pathlib import Path
 
 from annotation.sampling import allocate, draw_sample, population, required_sample_size
-from schemas.annotation import AnnotationConfig
+from schemas.config import AnnotationConfig
 from tests.support.annotation_data import build_store
 
 

@@ -74,3 +74,43 @@ def test_keys_from_dotenv_are_never_shown(tmp_path: Path) -> None:
 def test_config_hash_ignores_workspace_but_not_recipe() -> None:
     assert config_hash(load_config(workspace="a")) == config_hash(load_config(workspace="b"))
     assert config_hash(load_config()) != config_hash(load_config("demo"))
+
+
+def test_config_show_prints_valid_toml_and_json_without_keys(tmp_path: Path) -> None:
+    import tomllib
+
+    from typer.testing import CliRunner
+
+    from flows.cli import app
+
+    (tmp_path / ".env").write_text("OPENAI_API_KEY=sk-secret-123456\n")
+    (tmp_path / "valact.toml").write_text('extends = "demo"\n[annotation]\ndesign = "verify"\n')
+    runner = CliRunner()
+    shown = runner.invoke(app, ["config", "show"])
+    assert shown.exit_code == 0, shown.output
+    assert "sk-secret-123456" not in shown.output
+    parsed = tomllib.loads(shown.output)
+    assert parsed["profile"] == "demo" and parsed["annotation"]["design"] == "verify"
+    # TOML has no null: an unset key is named in the header comment instead of dropped silently.
+    assert "annotation.url" in shown.output.splitlines()[0] and "url" not in parsed["annotation"]
+    as_json = runner.invoke(app, ["config", "show", "--json"])
+    assert as_json.exit_code == 0 and json.loads(as_json.output)["annotation"]["url"] is None
+
+
+def test_annotation_settings_come_from_the_project_config(tmp_path: Path) -> None:
+    from annotation.settings import load_annotation_config
+
+    (tmp_path / "valact.toml").write_text('extends = "demo"\n[annotation]\npolicy = "relabel"\n'
+                                          'sample_size = 40\n')
+    cfg = load_annotation_config(load_config(), {"sample_size": 12, "design": None})
+    assert (cfg.policy, cfg.sample_size, cfg.design) == ("relabel", 12, "blind")
+    (tmp_path / "valact.toml").write_text('[annotation]\ndesgin = "verify"\n')
+    with pytest.raises(ConfigError, match="desgin"):
+        load_config()
+
+
+def test_profile_option_overrides_the_project_files_extends(tmp_path: Path) -> None:
+    (tmp_path / "valact.toml").write_text('extends = "default"\n[assemble]\nseed = 7\n')
+    cfg = load_config("demo")
+    assert cfg.profile == "demo" and cfg.assemble.seed == 7
+    assert load_config().profile == "default"
