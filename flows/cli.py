@@ -204,6 +204,20 @@ def status(
     _print_status(data)
 
 
+def _print_collect(collect: dict[str, Any], out: Console) -> None:
+    sources = ", ".join(f"{n} from {src}" for src, n in collect["posts_by_source"].items()) or "no posts"
+    out.print(f"[bold]posts[/] {sources}; {collect['deleted']} deleted and {collect['removed']} removed "
+              f"on Reddit; {collect['revisions']} earlier versions kept for {collect['revised_posts']} posts")
+    if collect["checkpoints"]:
+        marks = Table("subreddit", "listing", "newest post (UTC)", "runs", "last fetched",
+                      title="Listing checkpoints (the next collect starts here)")
+        for c in collect["checkpoints"]:
+            newest = datetime.fromtimestamp(c["newest_created_utc"], UTC).strftime("%Y-%m-%d %H:%M")
+            listing = c["listing"] + (f" ({c['filter']})" if c["filter"] else "")
+            marks.add_row(c["subreddit"], listing, newest, str(c["completed_runs"]), str(c["last_fetched"]))
+        out.print(marks)
+
+
 def _print_status(data: dict[str, Any]) -> None:
     out = Console()
     out.print(f"[bold]workspace[/] {data['workspace']}")
@@ -211,6 +225,7 @@ def _print_status(data: dict[str, Any]) -> None:
     for key, value in data["counts"].items():
         counts.add_row(key, str(value))
     out.print(counts)
+    _print_collect(data["collect"], out)
     drops = Table("stage", "item", "reason", "detail / title", title="Dropped items")
     for d in data["dropped_items"]:
         drops.add_row(d["stage"], d["item"], d["reason"], (d["detail"] or d["title"])[:70])

@@ -7,7 +7,9 @@ from collections import Counter, defaultdict
 from typing import Any
 
 from pipeline.llm.report import llm_health
+from pipeline.stages import collect as _collect  # noqa: F401 - registers the post_revisions table
 from pipeline.store import Store
+from schemas.collect import CHECKPOINT_PREFIX, ListingCheckpoint, PostRevision
 from schemas.records import (
     ActionCandidate,
     Drop,
@@ -55,6 +57,26 @@ def llm_summary(calls: list[LLMCall]) -> dict[str, Any]:
     }
 
 
+def collect_summary(store: Store, posts: list[Post]) -> dict[str, Any]:
+    """Where the posts came from, how many are gone on Reddit, their history, and how far
+    each API listing has been read (what the next incremental collect starts from)."""
+    sources: Counter[str] = Counter(p.source.split(":", 1)[0] for p in posts)
+    checkpoints = [ListingCheckpoint.model_validate(v) for v in store.meta_items(CHECKPOINT_PREFIX).values()]
+    return {
+        "posts_by_source": dict(sorted(sources.items())),
+        "deleted": sum(1 for p in posts if p.deleted),
+        "removed": sum(1 for p in posts if p.removed),
+        "revisions": store.count(PostRevision),
+        "revised_posts": len({r.post_id for r in store.all(PostRevision)}),
+        "checkpoints": [
+            {"subreddit": c.subreddit, "listing": c.listing, "filter": c.time_filter,
+             "newest_created_utc": c.newest_created_utc, "completed_runs": c.completed_runs,
+             "last_fetched": c.last_fetched}
+            for c in checkpoints
+        ],
+    }
+
+
 def workspace_status(store: Store) -> dict[str, Any]:
     """Everything ``valact status`` shows, as plain JSON-able data."""
     posts = {p.id: p for p in store.all(Post)}
@@ -77,6 +99,7 @@ def workspace_status(store: Store) -> dict[str, Any]:
             "candidates": store.count(ActionCandidate),
             "questions": store.count(Question),
         },
+        "collect": collect_summary(store, list(posts.values())),
         "drops_by_stage": {stage: dict(c) for stage, c in sorted(drop_reasons.items())},
         "dropped_items": [
             {"stage": d.stage, "item": d.item_id, "reason": d.reason, "detail": d.detail,

@@ -159,6 +159,14 @@ class Store:
             row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return json.loads(row[0]) if row else default
 
+    def meta_items(self, prefix: str) -> dict[str, Any]:
+        """Every meta value whose key starts with ``prefix`` (e.g. all listing checkpoints)."""
+        with self._conn() as conn:
+            rows = conn.execute(
+                "SELECT key, value FROM meta WHERE substr(key, 1, ?) = ? ORDER BY key", (len(prefix), prefix)
+            ).fetchall()
+        return {key: json.loads(value) for key, value in rows}
+
     def set_meta(self, key: str, value: Any) -> None:
         """Store a small JSON value under a key."""
         with self._write_lock, self._conn() as conn:

@@ -55,6 +55,9 @@ class ListingCheckpoint(BaseModel):
         return checkpoint_key(self.subreddit, self.listing, self.time_filter)
 
 
+CHECKPOINT_PREFIX = "collect:checkpoint:"
+
+
 def checkpoint_key(subreddit: str, listing: str, time_filter: str | None) -> str:
     """Meta key for a listing checkpoint (subreddit names are case-insensitive on Reddit)."""
-    return f"collect:checkpoint:{subreddit.lower()}:{listing}:{time_filter or '-'}"
+    return f"{CHECKPOINT_PREFIX}{subreddit.lower()}:{listing}:{time_filter or '-'}"

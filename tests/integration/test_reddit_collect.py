@@ -11,6 +11,7 @@ from pipeline.config import load_config
 from pipeline.context import StageContext
 from pipeline.sources.reddit_api import RedditCredentials, RedditSource, RetryPolicy
 from pipeline.stages.collect import ListingSpec, collect_api, collect_index
+from pipeline.status import workspace_status
 from schemas.collect import PostRevision
 from schemas.records import Drop, Post
 from tests.support.reddit_server import RedditServer, make_post, posts_from_index_csv
@@ -55,6 +56,9 @@ def test_new_listing_paginates_to_the_end_and_resumes_from_checkpoint(server: Re
     assert second.listings[0]["new_or_changed"] == 1 and second.listings[0]["stopped_at_checkpoint"]
     assert second.stored_new_or_changed == 1 and ctx.store.count(Post) == 251
     assert len(server.requests("/r/AskHR/new")) - before == 1  # one page, not three
+    marks = workspace_status(ctx.store)["collect"]["checkpoints"]
+    assert [(m["subreddit"], m["listing"], m["completed_runs"]) for m in marks] == [("askhr", "new", 2)]
+    assert marks[0]["newest_created_utc"] == NOW - 100 and marks[0]["last_fetched"] < 250
 
 
 def test_faults_lose_no_post_and_stop_no_run(server: RedditServer, ctx: StageContext) -> None:
@@ -96,6 +100,9 @@ def test_recollect_records_edits_and_removals_as_history(server: RedditServer, c
     assert removed is not None and removed.removed and deleted is not None and deleted.deleted
     old_texts = {r.post_id: r.selftext for r in ctx.store.all(PostRevision)}
     assert old_texts["a0003"].startswith("I have a decision")
+    shown = workspace_status(ctx.store)["collect"]
+    assert shown["posts_by_source"] == {"api": 5} and (shown["deleted"], shown["removed"]) == (1, 1)
+    assert (shown["revisions"], shown["revised_posts"]) == (3, 3)
 
 
 def test_unconfigured_subreddit_is_a_clear_error(server: RedditServer, ctx: StageContext) -> None:
