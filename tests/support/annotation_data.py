@@ -8,7 +8,8 @@ import annotation  # noqa: F401 - registers the annotation tables
 from pipeline.hashing import content_id
 from pipeline.stages.assemble import assemble_scenario
 from pipeline.store import Store, open_store
-from schemas.records import Scenario
+from schemas.annotation import AnnotationResult, AnnotationTask
+from schemas.records import ActionCandidate, Scenario
 from tests.support.builders import candidate_set
 
 GENERATORS = ["gen-a", "gen-b"]
@@ -33,3 +34,16 @@ def build_store(folder: Path, scenarios: int = 4) -> Store:
         store.put([scenario, *candidates])
         store.put(assemble_scenario(scenario, candidates, GENERATORS, SEED))
     return store
+
+
+def judge(store: Store, cand: ActionCandidate, answers: list[str]) -> list[str]:
+    """Blind judgements of one candidate by len(answers) experts; returns annotation ids."""
+    task = AnnotationTask(id=content_id("at", cand.id), project="p", design="blind", candidate_id=cand.id,
+                          scenario_id=cand.scenario_id, value=cand.value, generator=cand.generator,
+                          domain="Career", model_version="m", annotators_wanted=len(answers))
+    results = [AnnotationResult(id=content_id("ar", cand.id, i), task_id=task.id, candidate_id=cand.id,
+                                project="p", design="blind", ls_annotation_id=i, ls_task_id=1,
+                                annotator=f"a{i}", expert_value=answer)
+               for i, answer in enumerate(answers)]
+    store.put([task, *results])
+    return [r.id for r in results]

@@ -3,29 +3,15 @@ from pathlib import Path
 import pytest
 
 from annotation.corrections import apply_corrections, verdicts
-from pipeline.hashing import content_id
 from pipeline.invariants import invariant_breaks, question_rows
 from pipeline.stages.generate import candidate_id
 from pipeline.store import Store
-from schemas.annotation import AnnotationResult, AnnotationTask, Correction
+from schemas.annotation import Correction
 from schemas.records import ActionCandidate, Drop, Question, Scenario
 from schemas.values import SchwartzValue
-from tests.support.annotation_data import GENERATORS, SEED, build_store
+from tests.support.annotation_data import GENERATORS, SEED, build_store, judge
 
 POWER, ACH = SchwartzValue.POWER, SchwartzValue.ACHIEVEMENT
-
-
-def judge(store: Store, cand: ActionCandidate, answers: list[str]) -> list[str]:
-    """Blind judgements of one candidate by len(answers) experts; returns annotation ids."""
-    task = AnnotationTask(id=content_id("at", cand.id), project="p", design="blind", candidate_id=cand.id,
-                          scenario_id=cand.scenario_id, value=cand.value, generator=cand.generator,
-                          domain="Career", model_version="m", annotators_wanted=len(answers))
-    results = [AnnotationResult(id=content_id("ar", cand.id, i), task_id=task.id, candidate_id=cand.id,
-                                project="p", design="blind", ls_annotation_id=i, ls_task_id=1,
-                                annotator=f"a{i}", expert_value=answer)
-               for i, answer in enumerate(answers)]
-    store.put([task, *results])
-    return [r.id for r in results]
 
 
 def cand(store: Store, scenario: Scenario, gen: str, value: SchwartzValue) -> ActionCandidate:
