@@ -188,8 +188,10 @@ def status(
     profile: ProfileOpt = None, config: ConfigOpt = None, workspace: WorkspaceOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """What the workspace holds: counts per stage, why items were dropped, model calls
-    (made vs served from cache), tokens, cost, and where the release is."""
+    """What the workspace holds: counts per stage, posts and checkpoints, drops, model calls, cost, release.
+
+    Model calls are split into requests made and answers served from the cache, with
+    failures, invalid answers, tokens and cost per stage and model."""
     try:
         cfg = load_config(profile, config, workspace)
     except ConfigError as exc:
