@@ -19,7 +19,7 @@ from flows.cli_llm import BatchOpt, BudgetOpt, llm_overrides, print_llm_health
 from flows.cli_release import register as register_release_commands
 from pipeline.config import ConfigError, as_toml, load_config, redacted_view
 from pipeline.status import workspace_status
-from pipeline.store import open_store
+from pipeline.store import NoWorkspaceError, open_existing_store
 
 app = typer.Typer(
     help=(
@@ -197,9 +197,11 @@ def status(
     except ConfigError as exc:
         _fail(str(exc))
     folder = Path(cfg.workspace)
-    if not (folder / "valact.sqlite").exists():
-        _fail(f"no workspace at {folder.resolve()}; run `valact build` first")
-    data = workspace_status(open_store(folder))
+    try:
+        store = open_existing_store(folder)
+    except NoWorkspaceError as exc:
+        _fail(str(exc))
+    data = workspace_status(store)
     if as_json:
         typer.echo(json.dumps(data, indent=2, default=str))
         return

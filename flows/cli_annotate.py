@@ -135,12 +135,21 @@ def report_cmd(profile: ProfileOpt = None, config: ConfigOpt = None, workspace: 
     import annotation  # noqa: F401 - registers the annotation tables
     from annotation.report import write_report
     from annotation.settings import load_annotation_config, report_dir
-    from pipeline.store import open_store
+    from flows.cli import _fail
+    from pipeline.store import NoWorkspaceError, open_existing_store
+    from schemas.annotation import AnnotationResult
 
     project_config = _project(profile, config, workspace)
     folder = Path(project_config.workspace).resolve()
     cfg = load_annotation_config(project_config, _overrides(project=project))
-    typer.echo(str(write_report(open_store(folder), cfg.project, report_dir(folder, cfg.project))))
+    try:
+        store = open_existing_store(folder)
+    except NoWorkspaceError as exc:
+        _fail(str(exc))
+    if not any(r.project == cfg.project for r in store.all(AnnotationResult)):
+        typer.echo(f"note: no annotations pulled for project {cfg.project!r} yet "
+                   "(run `valact annotate pull`); the report has no figures", err=True)
+    typer.echo(str(write_report(store, cfg.project, report_dir(folder, cfg.project))))
 
 
 @annotate_app.command("correct")

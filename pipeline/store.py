@@ -187,6 +187,20 @@ def register_table(cls: type[Record], table: str) -> None:
     TABLES[cls] = table
 
 
+STORE_FILE = "valact.sqlite"
+
+
+class NoWorkspaceError(Exception):
+    """A read-only command was pointed at a folder that holds no workspace."""
+
+
 def open_store(workspace: Path) -> Store:
     """The store of a workspace folder (created on first use)."""
-    return Store(workspace / "valact.sqlite")
+    return Store(workspace / STORE_FILE)
+
+
+def open_existing_store(workspace: Path) -> Store:
+    """The store of a workspace that must already exist: reading commands never create one."""
+    if not (workspace / STORE_FILE).is_file():
+        raise NoWorkspaceError(f"no workspace at {workspace.resolve()}; run `valact build` first")
+    return open_store(workspace)
