@@ -89,7 +89,7 @@ def _run(command: str, ref: Any, flow_call: Any) -> dict[str, Any]:
     from flows.runtime import board, close, context
     from pipeline.llm.local_server import LocalServerError
     from pipeline.llm.types import FatalError
-    from pipeline.stages.publish import ReleaseExistsError
+    from pipeline.stages.publish import EmptyReleaseError, ReleaseExistsError
     from schemas.records import RunRecord
 
     ctx = context(ref)
@@ -101,7 +101,8 @@ def _run(command: str, ref: Any, flow_call: Any) -> dict[str, Any]:
             result: dict[str, Any] = flow_call()
         status = "completed"
         return result
-    except (FatalError, LocalServerError, ReleaseExistsError, ConfigError, FileNotFoundError) as exc:
+    except (FatalError, LocalServerError, ReleaseExistsError, EmptyReleaseError, ConfigError,
+            FileNotFoundError) as exc:
         _fail(str(exc))
         raise  # unreachable; keeps type checkers content
     finally:

@@ -54,6 +54,10 @@ class ReleaseExistsError(Exception):
     """A release with this version exists and holds different content."""
 
 
+class EmptyReleaseError(ValueError):
+    """The workspace holds no assembled question: a release of it would be an empty dataset."""
+
+
 @dataclass
 class PublishResult:
     """Where the release is and whether this run changed it."""
@@ -133,6 +137,11 @@ def build_release_files(store: Store, config: ProjectConfig, options: ReleaseOpt
     """All files of a release from the store: tables, figures, card, changelog (no manifest)."""
     scenarios_all = {s.id: s for s in store.all(Scenario)}
     questions = store.all(Question)
+    if not questions:
+        raise EmptyReleaseError(
+            f"nothing to release: {store.path.parent} holds no assembled questions "
+            f"({len(scenarios_all)} scenarios); run `valact build` or `valact assemble` first"
+        )
     scenarios = [scenarios_all[sid] for sid in sorted({q.scenario_id for q in questions})]
     used_candidates = {o.candidate_id for q in questions for o in q.options}
     candidates = [c for c in store.all(ActionCandidate) if c.id in used_candidates]

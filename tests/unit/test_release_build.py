@@ -11,7 +11,7 @@ from pipeline.release.build import build_release
 from pipeline.release.declarations import keep_manifest
 from pipeline.release.diff import diff_releases, load_release_tables
 from pipeline.release.verify import verify_folder
-from pipeline.stages.publish import ReleaseExistsError
+from pipeline.stages.publish import EmptyReleaseError, ReleaseExistsError
 from pipeline.store import open_store
 from schemas.records import Question
 from tests.support.release_data import change_actions, declare, make_workspace
@@ -163,3 +163,15 @@ def test_text_policies_never_leak_personal_details(tmp_path: Path, policy: str) 
         assert all(s["text"] is None for s in scenarios)
         assert all(s["url"].startswith("https://www.reddit.com/r/") for s in scenarios)
     assert verify_folder(folder).ok
+
+
+def test_a_workspace_without_questions_is_not_released(tmp_path: Path) -> None:
+    workspace = make_workspace(tmp_path)
+    store = open_store(workspace)
+    store.delete(Question, store.ids(Question))  # e.g. every scenario withdrawn by corrections
+    store.close()
+    releases = tmp_path / "releases"
+    declare(releases, "0.1.0", workspace)
+    with pytest.raises(EmptyReleaseError, match="no assembled questions"):
+        build_release(releases, "0.1.0")
+    assert not list((workspace / "releases").glob("**/manifest.json"))
