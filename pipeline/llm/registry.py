@@ -11,7 +11,7 @@ from pipeline.llm.batch import BatchRunner
 from pipeline.llm.cache import ResponseCache
 from pipeline.llm.dashscope_provider import DashScopeProvider, compatible_url
 from pipeline.llm.limits import RateLimiter
-from pipeline.llm.local_server import LocalModelServer
+from pipeline.llm.local_server import LocalModelServer, SupervisedLocalProvider
 from pipeline.llm.openai_provider import OpenAIProvider
 from pipeline.llm.pricing import BudgetGuard
 from pipeline.llm.provider import Provider
@@ -72,10 +72,10 @@ class ModelRegistry:
 
     def _create(self, model: ModelConfig) -> Provider:
         if model.provider == "openai":
-            base_url = model.base_url
-            if base_url == LOCAL:
-                base_url = self._local_server().base_url
-            return OpenAIProvider(base_url, self._api_key(model), model.timeout_s)
+            if model.base_url == LOCAL:
+                server = self._local_server()
+                return SupervisedLocalProvider(OpenAIProvider(server.base_url, None, model.timeout_s), server)
+            return OpenAIProvider(model.base_url, self._api_key(model), model.timeout_s)
         if model.provider == "dashscope":
             if model.base_url == LOCAL:
                 raise FatalError("the local llama.cpp server speaks OpenAI's format: use provider = 'openai'")
@@ -103,6 +103,11 @@ class ModelRegistry:
                 listener(call)
             except Exception:  # display only
                 continue
+
+    @property
+    def local_server(self) -> LocalModelServer | None:
+        """The local model server, if an alias of this run has started it."""
+        return self._local
 
     def _local_server(self) -> LocalModelServer:
         if self._local is None:
