@@ -10,8 +10,10 @@ from pathlib import Path
 from pipeline.llm.cache import ResponseCache
 from pipeline.llm.client import LLMClient
 from pipeline.llm.registry import ModelRegistry
+from pipeline.llm.report import paid_calls
 from pipeline.store import Store, open_store
 from schemas.config import ProjectConfig
+from schemas.records import LLMCall
 
 
 def new_run_id() -> str:
@@ -35,12 +37,16 @@ class StageContext:
         """Open (and create if needed) the workspace named by the config."""
         workspace = Path(config.workspace).resolve()
         workspace.mkdir(parents=True, exist_ok=True)
+        store = open_store(workspace)
+        prior = 0.0
+        if config.budget_total_usd is not None:  # only then is the whole call history read
+            prior = sum(c.cost_usd for c in paid_calls(store.all(LLMCall)))
         return cls(
             config=config,
             workspace=workspace,
-            store=open_store(workspace),
+            store=store,
             cache=ResponseCache(workspace / "llm_cache.sqlite"),
-            registry=ModelRegistry(config, workspace),
+            registry=ModelRegistry(config, workspace, prior),
             run_id=run_id or new_run_id(),
         )
 

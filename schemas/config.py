@@ -180,6 +180,10 @@ class ProjectConfig(StrictModel):
     budget_usd: float | None = Field(
         default=None, ge=0, description="stop a run before its model spending would exceed this"
     )
+    budget_total_usd: float | None = Field(
+        default=None, ge=0,
+        description="stop before the workspace's model spending over all runs would exceed this",
+    )
 
     @model_validator(mode="after")
     def _aliases_exist(self) -> ProjectConfig:

@@ -26,7 +26,7 @@ LOCAL = "local"
 class ModelRegistry:
     """Owns providers and the local server for one run; ``close()`` stops what it started."""
 
-    def __init__(self, config: ProjectConfig, workspace: Path) -> None:
+    def __init__(self, config: ProjectConfig, workspace: Path, prior_spending_usd: float = 0.0) -> None:
         self.config = config
         self.workspace = workspace
         self._providers: dict[str, Provider] = {}
@@ -41,7 +41,7 @@ class ModelRegistry:
             for alias, model in config.models.items()
         }
         self.limiters = {alias: RateLimiter(model) for alias, model in config.models.items()}
-        self.budget = BudgetGuard(config.budget_usd)
+        self.budget = BudgetGuard(config.budget_usd, config.budget_total_usd, prior_spending_usd)
         # Called with every LLMCall record written (the CLI's live cost note listens here).
         self.listeners: list[Callable[[LLMCall], None]] = []
 

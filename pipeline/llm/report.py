@@ -64,9 +64,14 @@ def cost_by_model(calls: list[LLMCall]) -> list[dict[str, Any]]:
     return [rows[k] for k in sorted(rows)]
 
 
+def paid_calls(calls: list[LLMCall]) -> list[LLMCall]:
+    """The calls a provider billed: answered requests, not cache hits or failed attempts."""
+    return [c for c in calls if not c.cached and c.outcome != "error"]
+
+
 def cost_note(calls: list[LLMCall], budget_usd: float | None = None) -> str:
     """One line for the progress display: money and tokens so far, failures, budget left."""
-    paid = [c for c in calls if not c.cached and c.outcome != "error"]
+    paid = paid_calls(calls)
     cost = sum(c.cost_usd for c in paid)
     tokens = sum(c.tokens_in + c.tokens_out for c in paid)
     failed = sum(1 for c in calls if c.outcome != "ok")

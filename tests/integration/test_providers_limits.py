@@ -13,6 +13,7 @@ from pipeline.config import load_config
 from pipeline.context import StageContext
 from pipeline.llm.client import StructuredResult
 from pipeline.llm.errors import BudgetExceededError
+from pipeline.llm.report import paid_calls
 from pipeline.llm.types import FatalError
 from pipeline.prompts import load_prompt
 from pipeline.stages import collect, generate, screen
@@ -103,6 +104,20 @@ def test_budget_stops_cleanly_and_next_run_resumes(tmp_path: Path, monkeypatch: 
         ctx.close()
         assert 0 < spent <= budget
         assert 0 < done_first < len(pairs) * 10
+
+        # A lifetime cap counts what earlier runs paid: the same workspace may spend one more cent.
+        ctx = StageContext.open(free)
+        before = sum(c.cost_usd for c in paid_calls(ctx.store.all(LLMCall)))
+        ctx.close()
+        total_cap = before + 0.01
+        capped_for_life = {**valact_overrides(sim), "budget_total_usd": total_cap}
+        lifetime = load_config("demo", None, workspace, capped_for_life)
+        ctx = StageContext.open(lifetime)
+        with pytest.raises(BudgetExceededError, match="workspace budget"):
+            generate.generate_batch(ctx, generate.pending_pairs(ctx))
+        after = sum(c.cost_usd for c in paid_calls(ctx.store.all(LLMCall)))
+        ctx.close()
+        assert before < after <= total_cap
 
         ctx = StageContext.open(free)
         report = generate.generate_batch(ctx, generate.pending_pairs(ctx))

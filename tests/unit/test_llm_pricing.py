@@ -35,3 +35,12 @@ def test_no_budget_means_unlimited() -> None:
     guard = BudgetGuard(None)
     guard.settle(guard.reserve(1e9, "huge"), 1e9)
     assert guard.spent_usd == 1e9
+
+
+def test_the_workspace_cap_counts_earlier_runs() -> None:
+    guard = BudgetGuard(limit_usd=1.0, total_limit_usd=5.0, prior_usd=4.5)
+    held = guard.reserve(0.4, "a request")
+    guard.settle(held, 0.3)
+    with pytest.raises(BudgetExceededError, match=r"workspace budget of \$5\.0000 reached \(spent \$4\.8000"):
+        guard.reserve(0.25, "the next request")
+    assert guard.reserve(0.2, "a smaller one") == 0.2  # the run cap (1.0) alone would allow both
