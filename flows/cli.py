@@ -93,6 +93,7 @@ def _run(command: str, ref: Any, flow_call: Any) -> dict[str, Any]:
     from schemas.records import RunRecord
 
     ctx = context(ref)
+    _note_missing_input(command, ctx.store)
     record = RunRecord(id=ref.run_id, command=command, started_at=datetime.now(UTC))
     ctx.store.put([record])
     status = "failed"
@@ -108,6 +109,19 @@ def _run(command: str, ref: Any, flow_call: Any) -> dict[str, Any]:
     finally:
         ctx.store.put([record.model_copy(update={"finished_at": datetime.now(UTC), "status": status})])
         close(ref)
+
+
+def _note_missing_input(command: str, store: Any) -> None:
+    """A stage run on an empty input does nothing; say which earlier stage is missing."""
+    from schemas.records import ActionCandidate, Post, Scenario
+
+    needs = {"screen": (Post, "posts", "collect"), "generate": (Scenario, "scenarios", "screen"),
+             "assemble": (ActionCandidate, "action candidates", "generate")}
+    if command in needs:
+        table, what, before = needs[command]
+        if store.count(table) == 0:
+            console.print(f"note: the workspace holds no {what} yet, so {command} has nothing to do; "
+                              f"run `valact {before}` first (or `valact build` for every stage)")
 
 
 def _emit(result: dict[str, Any], as_json: bool) -> None:

@@ -1,4 +1,4 @@
-"""Reading commands pointed at a folder without a workspace say so and create nothing."""
+"""Commands pointed at a missing or empty workspace say so, and reading commands create nothing."""
 
 from __future__ import annotations
 
@@ -19,3 +19,16 @@ def test_reading_commands_need_an_existing_workspace(command: list[str], tmp_pat
     said = " ".join(result.output.split())  # the console wraps long lines
     assert "no workspace at" in said and "run `valact build` first" in said
     assert not (tmp_path / "ws").exists()
+
+
+def test_a_stage_without_input_names_the_stage_to_run_first(tmp_path: Path,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    from flows.cli import _note_missing_input
+    from pipeline.store import open_store
+
+    store = open_store(tmp_path / "ws")
+    _note_missing_input("generate", store)
+    said = " ".join(capsys.readouterr().err.split())
+    assert "no scenarios yet" in said and "run `valact screen` first" in said
+    _note_missing_input("publish", store)  # publish refuses on its own (EmptyReleaseError)
+    assert capsys.readouterr().err == ""
