@@ -19,7 +19,7 @@ from flows.cli_llm import BatchOpt, BudgetOpt, llm_overrides, print_llm_health
 from flows.cli_release import register as register_release_commands
 from pipeline.config import ConfigError, as_toml, load_config, redacted_view
 from pipeline.status import workspace_status
-from pipeline.store import NoWorkspaceError, open_existing_store
+from pipeline.store import NoWorkspaceError, Store, open_existing_store
 
 app = typer.Typer(
     help=(
@@ -111,12 +111,14 @@ def _run(command: str, ref: Any, flow_call: Any) -> dict[str, Any]:
         close(ref)
 
 
-def _note_missing_input(command: str, store: Any) -> None:
+def _note_missing_input(command: str, store: Store) -> None:
     """A stage run on an empty input does nothing; say which earlier stage is missing."""
-    from schemas.records import ActionCandidate, Post, Scenario
+    from schemas.records import ActionCandidate, Post, Record, Scenario
 
-    needs = {"screen": (Post, "posts", "collect"), "generate": (Scenario, "scenarios", "screen"),
-             "assemble": (ActionCandidate, "action candidates", "generate")}
+    needs: dict[str, tuple[type[Record], str, str]] = {
+        "screen": (Post, "posts", "collect"), "generate": (Scenario, "scenarios", "screen"),
+        "assemble": (ActionCandidate, "action candidates", "generate"),
+    }
     if command in needs:
         table, what, before = needs[command]
         if store.count(table) == 0:

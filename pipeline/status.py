@@ -62,12 +62,13 @@ def collect_summary(store: Store, posts: list[Post]) -> dict[str, Any]:
     each API listing has been read (what the next incremental collect starts from)."""
     sources: Counter[str] = Counter(p.source.split(":", 1)[0] for p in posts)
     checkpoints = [ListingCheckpoint.model_validate(v) for v in store.meta_items(CHECKPOINT_PREFIX).values()]
+    revisions = store.all(PostRevision)
     return {
         "posts_by_source": dict(sorted(sources.items())),
         "deleted": sum(1 for p in posts if p.deleted),
         "removed": sum(1 for p in posts if p.removed),
-        "revisions": store.count(PostRevision),
-        "revised_posts": len({r.post_id for r in store.all(PostRevision)}),
+        "revisions": len(revisions),
+        "revised_posts": len({r.post_id for r in revisions}),
         "checkpoints": [
             {"subreddit": c.subreddit, "listing": c.listing, "filter": c.time_filter,
              "newest_created_utc": c.newest_created_utc, "completed_runs": c.completed_runs,

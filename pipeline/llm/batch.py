@@ -250,8 +250,7 @@ class BatchRunner:
             details = (batch.errors.data if batch.errors else None) or []
             messages = "; ".join(e.message or "" for e in details)
             problem = FatalError(f"{self.alias}: batch {job.batch_id} failed: {messages}")
-            for entry in job.entries:
-                self._record_failed_line(job, entry, problem)
+            self._record_failed(job, list(job.entries), problem)
             self._fail(list(job.entries), problem)
             return []
         answered: set[str] = set()
@@ -267,8 +266,8 @@ class BatchRunner:
                     key = self._file_line(job, parsed)
                     if key:
                         answered.add(key)
-        for silent in job.entries.keys() - with_line:
-            self._record_failed_line(job, silent, RetryableError(f"no answer line (job {job.status})"))
+        silent = sorted(job.entries.keys() - with_line)
+        self._record_failed(job, silent, RetryableError(f"no answer line (job {job.status})"))
         return [k for k in job.entries if k not in answered]
 
     def _file_line(self, job: BatchJob, line: dict[str, Any]) -> str | None:
@@ -286,24 +285,30 @@ class BatchRunner:
         problem = classify_status(
             status or 500, str(error.get("code") or ""), str(error.get("message") or ""), self.model.model
         )
-        self._record_failed_line(job, key, problem)
+        self._record_failed(job, [key], problem)
         if isinstance(problem, FatalError):
             self._fail([key], problem)
             return key
         return None  # expired, 429, 5xx: next round
 
-    def _record_failed_line(self, job: BatchJob, key: str, problem: ProviderError) -> None:
-        """An error line is a failed request like any other: ``valact status`` counts it."""
-        meta = job.entries[key]
-        record = failed_request_call(
-            run_id=meta.get("run_id", ""), stage=meta.get("stage", ""), item_id=meta.get("item_id", ""),
-            provider=self.model.provider, alias=self.alias, prompt_name=meta.get("prompt_name", ""),
-            prompt_hash=meta.get("prompt_hash", ""), params=self._params(job), request_hash=key,
-            attempt=job.batch_id or job.id, message=f"batch {job.batch_id}: {problem}",
-        )
-        self.store.put([record])
+    def _record_failed(self, job: BatchJob, keys: list[str], problem: ProviderError) -> None:
+        """Failed batch requests are failed requests like any other: ``valact status`` counts
+        them. One store write for all of them (a failed job can hold thousands)."""
+        if not keys:
+            return
+        records = []
+        for key in keys:
+            meta = job.entries[key]
+            records.append(failed_request_call(
+                run_id=meta.get("run_id", ""), stage=meta.get("stage", ""), item_id=meta.get("item_id", ""),
+                provider=self.model.provider, alias=self.alias, prompt_name=meta.get("prompt_name", ""),
+                prompt_hash=meta.get("prompt_hash", ""), params=self._params(job), request_hash=key,
+                attempt=job.batch_id or job.id, message=f"batch {job.batch_id}: {problem}",
+            ))
+        self.store.put(records)
         if self._notify is not None:
-            self._notify(record)
+            for record in records:
+                self._notify(record)
 
     def _params(self, job: BatchJob) -> dict[str, Any]:
         return {"temperature": self.model.temperature, "max_tokens": self.model.max_tokens,
