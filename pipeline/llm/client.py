@@ -142,6 +142,24 @@ class LLMClient:
                 {"role": "user", "content": repair_message(errors)},
             ]
 
+    def text(self, alias: str, prompt: Prompt, variables: dict[str, str], item_id: str) -> ChatResponse:
+        """One free-text answer, cached and recorded but never repaired or retried for content.
+
+        Evaluations count an unusable answer (an "X", prose, an out-of-range score) as a
+        finding about the model, so they take the raw text and parse it themselves.
+        """
+        model = self.registry.model(alias)
+        request = ChatRequest(
+            model=model.model,
+            messages=prompt.messages(**variables),
+            temperature=model.temperature,
+            max_tokens=model.max_tokens,
+            seed=model.seed,
+            prompt_hash=prompt.hash,
+        )
+        response, _key = self._send(alias, model, prompt, request, item_id)
+        return response
+
     def _send(
         self, alias: str, model: ModelConfig, prompt: Prompt, request: ChatRequest, item_id: str
     ) -> tuple[ChatResponse, str]:
