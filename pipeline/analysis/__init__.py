@@ -1,0 +1,1 @@
+"""Analysis of evaluation answers: measures, figures and the report (no model calls)."""

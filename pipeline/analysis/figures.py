@@ -1,0 +1,106 @@
+"""Analysis figures as PNG bytes, drawn on bare matplotlib ``Figure`` objects (no pyplot state,
+safe in threads) without version metadata, so the same tables give the same bytes."""
+
+from __future__ import annotations
+
+import io
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from pipeline.analysis.measures import ALL, VALUE_NAMES, declared_profile, enacted_profile
+
+PROFILE_FIGURE = "value_profiles.png"
+HEATMAP_FIGURE = "model_correlations.png"
+SELECTION_FIGURE = "selection_vs_adoption.png"
+
+
+def _png(fig: Any) -> bytes:
+    sink = io.BytesIO()
+    fig.savefig(sink, format="png", dpi=100, metadata={"Software": None}, bbox_inches="tight")
+    return sink.getvalue()
+
+
+def _grid(n: int) -> tuple[int, int]:
+    cols = min(n, 2)
+    return math.ceil(n / cols), cols
+
+
+def value_profiles_png(shares: pd.DataFrame, means: pd.DataFrame) -> bytes | None:
+    """Per model: enacted (centred default shares, % points) beside declared (centred PVQ means)."""
+    models = sorted(set(shares["model"]) | set(means["model"]))
+    if not models:
+        return None
+    rows, cols = _grid(len(models))
+    fig = Figure(figsize=(7 * cols, 3.6 * rows))
+    axes = np.atleast_1d(fig.subplots(rows, cols, squeeze=False)).ravel()
+    x = np.arange(len(VALUE_NAMES))
+    for ax, model in zip(axes, models, strict=False):
+        enacted, declared = enacted_profile(shares, model), declared_profile(means, model)
+        if enacted is not None:
+            ax.bar(x - 0.2, enacted.to_numpy(), 0.4, label="enacted: share - mean (% points)")
+        if declared is not None:
+            twin = ax.twinx() if enacted is not None else ax
+            twin.bar(x + 0.2, declared.to_numpy(), 0.4, color="tab:orange", label="declared: PVQ centred")
+            twin.set_ylabel("PVQ centred mean")
+            twin.legend(loc="lower right", fontsize=7)
+        ax.axhline(0, color="grey", linewidth=0.5)
+        ax.set_xticks(x, VALUE_NAMES, rotation=45, ha="right", fontsize=8)
+        ax.set_title(model)
+        if enacted is not None:
+            ax.legend(loc="upper right", fontsize=7)
+    for ax in axes[len(models):]:
+        ax.set_visible(False)
+    fig.suptitle("Value profile per model: enacted choices vs declared PVQ-40")
+    return _png(fig)
+
+
+def correlation_heatmap_png(correlations: pd.DataFrame, profile: str = "enacted") -> bytes | None:
+    """Pearson r between models' profiles as a heatmap with the numbers written in."""
+    part = correlations[correlations["profile"] == profile]
+    if part.empty:
+        return None
+    matrix = part.pivot(index="model_a", columns="model_b", values="r").sort_index().sort_index(axis=1)
+    n = len(matrix)
+    fig = Figure(figsize=(2 + 1.2 * n, 1.5 + 1.1 * n))
+    ax = fig.subplots()
+    image = ax.imshow(matrix.to_numpy(dtype=float), vmin=-1, vmax=1, cmap="coolwarm")
+    ax.set_xticks(range(n), list(matrix.columns), rotation=45, ha="right")
+    ax.set_yticks(range(n), list(matrix.index))
+    values = matrix.to_numpy(dtype=float)
+    for i in range(n):
+        for j in range(n):
+            label = "n/a" if math.isnan(values[i, j]) else f"{values[i, j]:.2f}"
+            ax.text(j, i, label, ha="center", va="center", fontsize=9)
+    fig.colorbar(image, ax=ax, label="Pearson r")
+    ax.set_title(f"Between-model correlation of {profile} value profiles")
+    return _png(fig)
+
+
+def selection_adoption_png(accuracy: pd.DataFrame) -> bytes | None:
+    """Per model: selection and adoption accuracy per target value (whole set)."""
+    part = accuracy[(accuracy["domain"] == ALL) & (accuracy["value"] != ALL)]
+    models = sorted(set(part["model"]))
+    if not models:
+        return None
+    rows, cols = _grid(len(models))
+    fig = Figure(figsize=(7 * cols, 3.4 * rows))
+    axes = np.atleast_1d(fig.subplots(rows, cols, squeeze=False)).ravel()
+    x = np.arange(len(VALUE_NAMES))
+    for ax, model in zip(axes, models, strict=False):
+        for offset, mode in ((-0.2, "selection"), (0.2, "adoption")):
+            mine = part[(part["model"] == model) & (part["mode"] == mode)].set_index("value")
+            if not mine.empty:
+                ax.bar(x + offset, mine["accuracy"].reindex(VALUE_NAMES).to_numpy(), 0.4, label=mode)
+        ax.set_ylim(0, 100)
+        ax.set_ylabel("accuracy (% of valid answers)")
+        ax.set_xticks(x, VALUE_NAMES, rotation=45, ha="right", fontsize=8)
+        ax.set_title(model)
+        ax.legend(fontsize=7)
+    for ax in axes[len(models):]:
+        ax.set_visible(False)
+    fig.suptitle("Value selection vs value adoption")
+    return _png(fig)
