@@ -14,7 +14,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipeline.scrub import scrub
+from pipeline.scrub import DEFAULT_REGION, post_url, scrub
 from schemas.records import ActionCandidate, Question, Scenario
 
 OPTION_TYPE = pa.struct(
@@ -49,7 +49,8 @@ TABLE_SCHEMAS: dict[str, pa.Schema] = {
 
 
 def questions_table(
-    questions: list[Question], scenarios: dict[str, Scenario], scrubbed: Counter[str] | None = None
+    questions: list[Question], scenarios: dict[str, Scenario], scrubbed: Counter[str] | None = None,
+    region: str = DEFAULT_REGION,
 ) -> pa.Table:
     """One row per question, options in letter order; actions pass the personal-detail scrub."""
     rows = []
@@ -60,7 +61,7 @@ def questions_table(
             "domain": scenario.domain, "subreddit": scenario.subreddit, "question_index": q.index,
             "options": [
                 {"letter": o.letter, "value": o.value.value, "generator": o.generator,
-                 "action": scrub(o.text, scrubbed), "candidate_id": o.candidate_id}
+                 "action": scrub(o.text, scrubbed, region), "candidate_id": o.candidate_id}
                 for o in q.options
             ],
             "values": [o.value.value for o in q.options],
@@ -68,30 +69,34 @@ def questions_table(
     return pa.Table.from_pylist(rows, schema=QUESTIONS_SCHEMA)
 
 
-def scenarios_table(scenarios: list[Scenario], text_policy: str, scrubbed: Counter[str]) -> pa.Table:
+def scenarios_table(scenarios: list[Scenario], text_policy: str, scrubbed: Counter[str],
+                    region: str = DEFAULT_REGION) -> pa.Table:
     """One row per scenario; ``text`` is null under the masked policy, scrubbed under full.
 
-    Titles are public under both policies (as in the original release), so they are scrubbed too.
+    Titles are public under both policies (as in the original release), so they are scrubbed
+    too, and the URL is rebuilt from the post id: the post's own URL ends in a slug of the
+    unscrubbed title.
     """
     rows = [
         {
             "scenario_id": s.id, "post_id": s.post_id, "domain": s.domain, "subreddit": s.subreddit,
-            "title": scrub(s.title, scrubbed),
+            "title": scrub(s.title, scrubbed, region),
             "date": datetime.fromtimestamp(s.created_utc, UTC).strftime("%Y-%m-%d"),
-            "url": s.url,
-            "text": scrub(s.text, scrubbed) if text_policy == "full" else None,
+            "url": post_url(s.post_id),
+            "text": scrub(s.text, scrubbed, region) if text_policy == "full" else None,
         }
         for s in sorted(scenarios, key=lambda s: s.id)
     ]
     return pa.Table.from_pylist(rows, schema=SCENARIOS_SCHEMA)
 
 
-def candidates_table(candidates: list[ActionCandidate], scrubbed: Counter[str] | None = None) -> pa.Table:
+def candidates_table(candidates: list[ActionCandidate], scrubbed: Counter[str] | None = None,
+                     region: str = DEFAULT_REGION) -> pa.Table:
     """Every candidate action with its generator, served model and prompt version."""
     rows = [
         {"candidate_id": c.id, "scenario_id": c.scenario_id, "value": c.value.value,
          "generator": c.generator, "served_model": c.served_model, "prompt_hash": c.prompt_hash,
-         "action": scrub(c.text, scrubbed), "warnings": list(c.warnings)}
+         "action": scrub(c.text, scrubbed, region), "warnings": list(c.warnings)}
         for c in sorted(candidates, key=lambda c: c.id)
     ]
     return pa.Table.from_pylist(rows, schema=CANDIDATES_SCHEMA)

@@ -138,6 +138,10 @@ class PublishConfig(StrictModel):
     text_policy: Literal["masked", "full"] = "masked"
     license: str = "cc-by-4.0"
     pretty_name: str = "VALACT-15K (rebuilt with valact)"
+    phone_region: str = Field(
+        default="US", pattern=r"^[A-Z]{2}$",
+        description="region (ISO 3166 code) phone numbers without a country code are read in when scrubbing",
+    )
 
 
 Design = Literal["blind", "verify"]

@@ -149,10 +149,11 @@ def build_release_files(store: Store, config: ProjectConfig, options: ReleaseOpt
     warnings = Counter(w for c in candidates for w in c.warnings)
     scrubbed: Counter[str] = Counter()
     validation_rows, validation_summary = _validation(store)
+    region = config.publish.phone_region
     tables = {
-        "questions": questions_table(questions, scenarios_all),
-        "scenarios": scenarios_table(scenarios, config.publish.text_policy, scrubbed),
-        "candidates": candidates_table(candidates, scrubbed),
+        "questions": questions_table(questions, scenarios_all, region=region),
+        "scenarios": scenarios_table(scenarios, config.publish.text_policy, scrubbed, region),
+        "candidates": candidates_table(candidates, scrubbed, region),
         "validation": validation_table(validation_rows),
     }
     breaks = invariant_breaks(tables["questions"].to_pylist(), set(scenarios_all), used_candidates)

@@ -161,7 +161,7 @@ def test_text_policies_never_leak_personal_details(tmp_path: Path, policy: str) 
         assert counts["scrubbed.user_mention"] == 3 and counts["scrubbed.user_link"] == 3
     else:
         assert all(s["text"] is None for s in scenarios)
-        assert all(s["url"].startswith("https://www.reddit.com/r/") for s in scenarios)
+        assert all(s["url"] == f"https://www.reddit.com/comments/{s['post_id']}/" for s in scenarios)
     assert verify_folder(folder).ok
 
 
