@@ -2,7 +2,8 @@
 
 The cache is what makes re-runs free, so pruning needs an explicit criterion: entries older
 than a duration, and/or answers to an old prompt version (after a prompt edit they can never
-be asked for again).
+be asked for again), named as ``valact cache stats`` shows it: ``generate:1``. A prune that
+matches nothing lists the prompt versions the cache does hold.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from pipeline.config import ConfigError, load_config
-from pipeline.llm.cache import ResponseCache
+from pipeline.llm.cache import ResponseCache, split_prompt_version
 
 cache_app = typer.Typer(help="Inspect and prune the LLM response cache.", no_args_is_help=True)
 _err = Console(stderr=True)
@@ -79,7 +80,9 @@ def _day(epoch: float) -> str:
 @cache_app.command("prune")
 def prune(
     older_than: Annotated[str | None, typer.Option("--older-than", help="e.g. 30d, 12h")] = None,
-    prompt_version: Annotated[str | None, typer.Option("--prompt-version", help="e.g. 1")] = None,
+    prompt_version: Annotated[str | None, typer.Option(
+        "--prompt-version", help="NAME:VERSION (e.g. generate:1), a version for every prompt (1), "
+        "or a full prompt hash (1-3f9a0c12de)")] = None,
     prompt: Annotated[str | None, typer.Option("--prompt", help="only this prompt, e.g. screen")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="count, do not delete")] = False,
     profile: ProfileOpt = None, config: ConfigOpt = None, workspace: WorkspaceOpt = None,
@@ -89,9 +92,21 @@ def prune(
         _err.print("[bold red]error:[/] give --older-than and/or --prompt-version")
         raise typer.Exit(2)
     seconds = parse_duration(older_than) if older_than is not None else None
+    version = prompt_version
+    if prompt_version is not None:
+        named, version = split_prompt_version(prompt_version)
+        if named is not None and prompt is not None and named != prompt:
+            _err.print(f"[bold red]error:[/] --prompt-version names prompt {named!r}, "
+                       f"--prompt says {prompt!r}")
+            raise typer.Exit(2)
+        prompt = named or prompt
     cache = _open(profile, config, workspace)
     try:
-        count = cache.prune(seconds, prompt_version, prompt, dry_run=dry_run)
+        count = cache.prune(seconds, version, prompt, dry_run=dry_run)
+        groups = cache.summary()["groups"] if count == 0 else []
     finally:
         cache.close()
     typer.echo(f"{'would delete' if dry_run else 'deleted'} {count} cached answers")
+    if groups:  # say what is there instead of silently matching nothing
+        known = sorted({f"{g['prompt']}:{g['prompt_version']}" for g in groups})
+        typer.echo(f"nothing matched; prompt versions in the cache: {', '.join(known)}")

@@ -37,6 +37,17 @@ def prompt_version(prompt_hash: str) -> str:
     return prompt_hash.split("-", 1)[0] if "-" in prompt_hash else prompt_hash
 
 
+def split_prompt_version(spec: str) -> tuple[str | None, str]:
+    """``generate:1`` -> ("generate", "1"); ``1`` or ``1-3f9a0c12de`` -> (None, the same).
+
+    How users name a prompt version (``valact cache prune --prompt-version generate:1``):
+    the prompt name is stored with every entry, the version is the part of the prompt hash
+    before its dash.
+    """
+    name, sep, version = spec.partition(":")
+    return (name, version) if sep else (None, spec)
+
+
 class ResponseCache:
     """SQLite table of request key -> response. Writes commit at once: a crash keeps them."""
 
