@@ -15,6 +15,7 @@ from rich.table import Table
 from flows import cli_collect
 from flows.cli_annotate import annotate_app
 from flows.cli_cache import cache_app
+from flows.cli_evaluate import register as register_evaluate_commands
 from flows.cli_llm import BatchOpt, BudgetOpt, llm_overrides, print_llm_health
 from flows.cli_release import register as register_release_commands
 from pipeline.config import ConfigError, as_toml, load_config, redacted_view
@@ -37,6 +38,7 @@ app.add_typer(config_app, name="config")
 app.add_typer(annotate_app, name="annotate")
 app.add_typer(cache_app, name="cache")
 register_release_commands(app)
+register_evaluate_commands(app)
 console = Console(stderr=True)
 
 ProfileOpt = Annotated[

@@ -11,6 +11,8 @@ import random
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from pydantic import BaseModel, ConfigDict, Field
+
 from pipeline.evaluate.prompts import MAX_VARIANTS, choice_variables, pvq_variables
 from pipeline.evaluate.release import EvalQuestion, EvalRelease
 from pipeline.hashing import content_id
@@ -20,22 +22,17 @@ from schemas.values import SchwartzValue
 DEFAULT_TRIALS = 10
 
 
-@dataclass(frozen=True)
-class EvalOptions:
-    """One ``valact evaluate`` invocation."""
+class EvalOptions(BaseModel):
+    """One ``valact evaluate`` invocation (plain data: it is a flow parameter)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     model: str
     mode: EvalMode
-    prompts: int = MAX_VARIANTS
-    limit: int | None = None
+    prompts: int = Field(default=MAX_VARIANTS, ge=1, le=MAX_VARIANTS, description="prompt variants K")
+    limit: int | None = Field(default=None, ge=1, description="scenarios per domain (None = all)")
     seed: int = 0
-    trials: int = DEFAULT_TRIALS
-
-    def __post_init__(self) -> None:
-        if not 1 <= self.prompts <= MAX_VARIANTS:
-            raise ValueError(f"--prompts must be 1..{MAX_VARIANTS}, got {self.prompts}")
-        if self.trials < 1:
-            raise ValueError("--trials must be at least 1")
+    trials: int = Field(default=DEFAULT_TRIALS, ge=1, description="PVQ-40 shuffled item orders")
 
 
 @dataclass(frozen=True)
