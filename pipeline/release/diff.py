@@ -1,6 +1,8 @@
 """Diff two releases by stable ids, and write the changelog entry that records it.
 
-Rows are matched by their id column (``question_id``, ``scenario_id``...). A row present on
+Rows are matched by their id columns (``question_id``, ``scenario_id``...; a ``validation``
+row, one expert judgement, by candidate, design and annotator hash, shown as
+``candidate/design/annotator``). A row present on
 both sides with different content is "changed", and the diff names which columns differ;
 for the ``options`` list of a question it names the option fields (``options.action``...),
 which is what a reader of the changelog wants to know.
@@ -17,7 +19,10 @@ import pyarrow.parquet as pq
 
 from schemas.release import ReleaseDiff, TableDiff
 
-ID_COLUMNS = {"questions": "question_id", "scenarios": "scenario_id", "candidates": "candidate_id"}
+ID_COLUMNS: dict[str, tuple[str, ...]] = {
+    "questions": ("question_id",), "scenarios": ("scenario_id",), "candidates": ("candidate_id",),
+    "validation": ("candidate_id", "design", "annotator"),
+}
 CHANGELOG = "CHANGELOG.md"
 CHANGELOG_TITLE = "# Changelog\n"
 
@@ -46,10 +51,14 @@ def _changed_fields(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]
     return sorted(fields)
 
 
-def diff_table(old: pa.Table | None, new: pa.Table | None, id_column: str) -> TableDiff:
+def _row_id(row: Mapping[str, Any], columns: tuple[str, ...]) -> str:
+    return "/".join(str(row.get(column)) for column in columns)
+
+
+def diff_table(old: pa.Table | None, new: pa.Table | None, id_columns: tuple[str, ...]) -> TableDiff:
     """Added, removed and changed rows of one table."""
-    before = {str(r[id_column]): r for r in (old.to_pylist() if old is not None else [])}
-    after = {str(r[id_column]): r for r in (new.to_pylist() if new is not None else [])}
+    before = {_row_id(r, id_columns): r for r in (old.to_pylist() if old is not None else [])}
+    after = {_row_id(r, id_columns): r for r in (new.to_pylist() if new is not None else [])}
     changed = {
         key: _changed_fields(before[key], after[key])
         for key in sorted(set(before) & set(after))
@@ -67,8 +76,8 @@ def diff_releases(
     return ReleaseDiff(
         old_version=old_version,
         new_version=new_version,
-        tables={name: diff_table(old.get(name), new.get(name), column) for name, column in ID_COLUMNS.items()
-                if name in old or name in new},
+        tables={name: diff_table(old.get(name), new.get(name), columns)
+                for name, columns in ID_COLUMNS.items() if name in old or name in new},
     )
 
 

@@ -46,7 +46,8 @@ class VerifyReport:
         return not self.problems
 
 
-def _files_on_disk(folder: Path) -> set[str]:
+def release_files(folder: Path) -> set[str]:
+    """Every file a manifest must list: all but the manifest itself and git/Hub bookkeeping."""
     found = set()
     for path in folder.rglob("*"):
         rel = path.relative_to(folder)
@@ -57,7 +58,7 @@ def _files_on_disk(folder: Path) -> set[str]:
 
 def _check_files(folder: Path, manifest: ReleaseManifest, report: VerifyReport) -> None:
     listed = {entry.path for entry in manifest.files}
-    for extra in sorted(_files_on_disk(folder) - listed):
+    for extra in sorted(release_files(folder) - listed):
         report.problems.append(f"{extra}: file not listed in the manifest")
     for entry in manifest.files:
         path = folder / entry.path

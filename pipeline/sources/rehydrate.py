@@ -5,7 +5,8 @@ only ids, titles and URLs. A user with Reddit API credentials runs ``valact rehy
 RELEASE_DIR`` to get a copy whose ``data/scenarios.parquet`` holds the post texts again,
 scrubbed like a full-text release. The release itself is never modified. Posts Reddit now
 shows deleted or removed, or no longer returns, keep a null text and are listed in
-``rehydration.json``. Running again only asks for what is still missing.
+``rehydration.json``. The copy gets its own manifest, marked as rehydrated, so
+``valact release verify`` checks it. Running again only asks for what is still missing.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from pipeline.release.rehydrated import write_rehydrated_manifest
 from pipeline.scrub import scrub
 from pipeline.sources.reddit_api import RedditSource
 from pipeline.tables import SCENARIOS_SCHEMA, parquet_bytes
@@ -147,3 +149,5 @@ def _write(
     (target / REPORT).write_text(
         json.dumps(report.as_dict(), indent=2, sort_keys=True) + "\n", encoding="utf-8"
     )
+    with_text = sum(1 for row in filled if row["text"])
+    write_rehydrated_manifest(release_dir, target, filled=with_text, missing=len(filled) - with_text)
