@@ -7,9 +7,8 @@ imported on its own.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -40,6 +39,19 @@ Timeout = Annotated[
 ]
 Attempts = Annotated[int, typer.Option("--max-attempts", min=1, help="tries per API page before giving up")]
 Backoff = Annotated[float, typer.Option("--backoff", min=0, help="first retry wait in seconds (doubles)")]
+
+if TYPE_CHECKING:
+    from pipeline.sources.reddit_api import RedditOptions
+
+
+def _reddit(
+    oauth_url: str | None, reddit_url: str | None, timeout_s: float, max_attempts: int, backoff_s: float
+) -> RedditOptions:
+    """The shared Reddit connection options from the command line's Reddit option block."""
+    from pipeline.sources.reddit_api import RedditOptions  # imported when a command runs (fast --help)
+
+    return RedditOptions(oauth_url=oauth_url, reddit_url=reddit_url, timeout_s=timeout_s,
+                         max_attempts=max_attempts, backoff_s=backoff_s)
 
 
 def collect(
@@ -82,7 +94,8 @@ def collect(
     runner: Annotated[
         str,
         typer.Option(
-            help="dump reading: 'thread' (this process), 'dask' (local cluster) or 'dask://HOST:PORT'"
+            help="dump reading: 'thread' (this process), 'dask' (local cluster) or 'dask://HOST:PORT' "
+            "(a running scheduler whose workers can read the dumps and the workspace)"
         ),
     ] = "thread",
     workers: Annotated[int, typer.Option(min=1, help="workers of the local Dask cluster")] = 2,
@@ -122,11 +135,7 @@ def collect(
         full=full,
         runner=runner,
         dask_workers=workers,
-        reddit_oauth_url=reddit_oauth_url,
-        reddit_url=reddit_url,
-        reddit_timeout_s=reddit_timeout,
-        max_attempts=max_attempts,
-        backoff_s=backoff,
+        reddit=_reddit(reddit_oauth_url, reddit_url, reddit_timeout, max_attempts, backoff),
     )
     from flows.collect import collect_flow
 
@@ -162,28 +171,13 @@ def rehydrate(
     from dotenv import load_dotenv
 
     from flows.cli import _emit, _fail
-    from pipeline.sources.reddit_api import (
-        RedditCredentials,
-        RedditCredentialsError,
-        RedditSource,
-        RedditUnavailableError,
-        RetryPolicy,
-    )
+    from pipeline.sources.reddit_api import RedditCredentialsError, RedditUnavailableError
     from pipeline.sources.rehydrate import ReleaseFormatError, rehydrate_release
 
     load_dotenv(Path.cwd() / ".env", override=False)
-
-    def connect() -> RedditSource:
-        return RedditSource.connect(
-            RedditCredentials.from_env(dict(os.environ)),
-            reddit_oauth_url,
-            reddit_url,
-            reddit_timeout,
-            RetryPolicy(max_attempts, backoff),
-        )
-
+    reddit = _reddit(reddit_oauth_url, reddit_url, reddit_timeout, max_attempts, backoff)
     try:
-        report = rehydrate_release(release_dir, connect, output)
+        report = rehydrate_release(release_dir, reddit.connect, output)
     except (RedditCredentialsError, RedditUnavailableError, ReleaseFormatError, ValueError) as exc:
         _fail(str(exc))
         return

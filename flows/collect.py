@@ -1,9 +1,12 @@
-"""The collect flow: dumps (in this process or partitioned over Dask), the Reddit API, the index.
+"""The collect flow: dumps (in this process or part by part over Dask), the Reddit API, the index.
 
-Dump partitions run as Prefect tasks on a ``DaskTaskRunner`` when asked: ``dask`` starts a
-local cluster on loopback, ``dask://HOST:PORT`` joins a running scheduler. Workers only read
-and filter; the driver merges their results in file/line order and writes the store, so a
-Dask run stores exactly what a single-process run stores.
+With ``--runner dask`` (a local cluster on loopback) or ``dask://HOST:PORT`` (a running
+scheduler), every part of every dump (a file, or a run of its zstd frames) is a Prefect task
+on a ``DaskTaskRunner``. A worker reads its part and writes the kept posts to a shard file as
+it goes; the driver takes the parts in file order as they finish and replays each shard into
+the store, so its memory stays flat however many files there are, and it stores exactly what
+a single-process run stores. Workers must be able to read the dump paths and write the shard
+folder (under the workspace), as on one machine or on a shared filesystem.
 """
 
 from __future__ import annotations
@@ -18,10 +21,9 @@ from prefect.task_runners import TaskRunner
 from pydantic import BaseModel, Field
 
 from flows.runtime import RunRef, context
-from pipeline.privacy import author_salt
-from pipeline.sources.dump import BLOCK_LINES, Partition, resolve_dump
-from pipeline.sources.reddit_api import RedditCredentials, RedditSource, RetryPolicy
-from pipeline.sources.scope import Scope
+from pipeline.collect import dumps
+from pipeline.sources.dump import DumpPart, plan_parts
+from pipeline.sources.reddit_api import RedditOptions
 from pipeline.stages import collect
 
 TASK = {"cache_policy": NO_CACHE, "retries": 0}
@@ -38,18 +40,12 @@ class CollectOptions(BaseModel):
     full: bool = False
     runner: str = "thread"
     dask_workers: int = 2
-    partitions_per_worker: int = 2
-    block_lines: int = BLOCK_LINES
-    reddit_oauth_url: str | None = None
-    reddit_url: str | None = None
-    reddit_timeout_s: float = 30.0
-    max_attempts: int = 8
-    backoff_s: float = 2.0
+    reddit: RedditOptions = Field(default_factory=RedditOptions)
 
 
 def dask_task_runner(runner: str, workers: int) -> TaskRunner[Any]:
     """``dask`` -> a local cluster on 127.0.0.1; ``dask://HOST:PORT`` -> that scheduler."""
-    from prefect_dask.task_runners import DaskTaskRunner
+    from prefect_dask.task_runners import DaskTaskRunner  # only dask runs pay for importing it
 
     if runner == "dask":
         return DaskTaskRunner(cluster_kwargs={  # type: ignore[no-any-return]
@@ -61,69 +57,56 @@ def dask_task_runner(runner: str, workers: int) -> TaskRunner[Any]:
     raise ValueError(f"unknown runner {runner!r}: use thread, dask or dask://HOST:PORT")
 
 
-def connector(options: CollectOptions) -> Any:
-    """A function that opens the Reddit source on first need (credentials from env)."""
-    def connect() -> RedditSource:
-        return RedditSource.connect(
-            RedditCredentials.from_env(), options.reddit_oauth_url, options.reddit_url,
-            options.reddit_timeout_s, RetryPolicy(options.max_attempts, options.backoff_s),
-        )
-    return connect
-
-
 @task(name="collect-dumps", **TASK)  # type: ignore[call-overload]
 def collect_dumps_task(ref: RunRef, specs: list[str] | None = None) -> dict[str, Any]:
     """Read dump files into the store in this process, streaming."""
     return collect.collect_dumps(context(ref), specs).as_dict()
 
 
-@task(name="dump-partition", **TASK)  # type: ignore[call-overload]
-def dump_partition_task(
-    path: str, file_index: int, scope: Scope, salt: str, partition: Partition, retrieved_at: int
-) -> collect.PartitionResult:
-    """One partition of one dump, read and filtered wherever the task runner puts it."""
-    return collect.read_dump_partition(path, file_index, scope, salt, partition, retrieved_at)
+@task(name="dump-part", **TASK)  # type: ignore[call-overload]
+def dump_part_task(part: DumpPart, scan: dumps.DumpScan, shard_dir: str) -> dumps.PartResult:
+    """One part of one dump, read and filtered into a shard wherever the task runner puts it."""
+    return dumps.read_part_to_shard(part, scan, shard_dir)
 
 
-@flow(name="collect-dumps-partitioned")
-def partitioned_dumps_flow(ref: RunRef, specs: list[str], parts: int, block_lines: int) -> dict[str, Any]:
-    """Submit every (file, partition) and merge the results into the store in order."""
+@flow(name="collect-dumps-parts")
+def dump_parts_flow(ref: RunRef, specs: list[str]) -> dict[str, Any]:
+    """Submit every part of every dump; store the results in part order as they come in."""
     ctx = context(ref)
-    salt = author_salt(ctx.workspace, ctx.config.collect.author_salt_env)
-    scope = Scope.from_config(ctx.config)
-    now = int(time.time())
-    futures = [
-        dump_partition_task.submit(str(path), i, scope, salt, Partition(k, parts, block_lines), now)
-        for i, path in enumerate(resolve_dump(spec) for spec in specs) for k in range(parts)
-    ]
-    results = [future.result() for future in futures]
-    report: dict[str, Any] = collect.store_partitions(ctx, results).as_dict()
-    return report
+    merger = dumps.DumpMerger(ctx, dumps.dump_scan(ctx))
+    parts = plan_parts(dumps.dump_paths(ctx, specs))
+    folder = dumps.shard_folder(ctx)
+    try:
+        futures = [dump_part_task.submit(part, merger.scan, str(folder)) for part in parts]
+        report = dumps.merge_shards(merger, (future.result() for future in futures))
+    finally:
+        dumps.remove_shards(folder)
+    return {**report.as_dict(), "parts": len(parts)}
 
 
 def collect_dumps_with(ref: RunRef, specs: list[str], options: CollectOptions) -> dict[str, Any]:
-    """Dumps with the chosen runner."""
+    """Dumps with the chosen runner; ``seconds`` is the time spent reading and storing them."""
+    started = time.perf_counter()
     if options.runner == "thread":
         result: dict[str, Any] = collect_dumps_task(ref, specs)
-        return result
-    runner = dask_task_runner(options.runner, options.dask_workers)
-    parts = max(1, options.dask_workers * options.partitions_per_worker)
-    partitioned = partitioned_dumps_flow.with_options(task_runner=runner)
-    return partitioned(ref, specs, parts, options.block_lines)  # type: ignore[no-any-return]
+    else:
+        runner = dask_task_runner(options.runner, options.dask_workers)
+        result = dump_parts_flow.with_options(task_runner=runner)(ref, specs)
+    return {**result, "seconds": round(time.perf_counter() - started, 3)}
 
 
 @task(name="collect-index", **TASK)  # type: ignore[call-overload]
 def collect_index_task(ref: RunRef, options: CollectOptions) -> dict[str, Any]:
     """Rehydrate the authors' index through the Reddit API."""
     path = Path(options.valact_index or "")
-    return collect.collect_index(context(ref), path, connector(options), options.retry_missing).as_dict()
+    return collect.collect_index(context(ref), path, options.reddit.connect, options.retry_missing).as_dict()
 
 
 @task(name="collect-api", **TASK)  # type: ignore[call-overload]
 def collect_api_task(ref: RunRef, options: CollectOptions) -> dict[str, Any]:
     """Subreddit listings and searches through the Reddit API."""
     specs = [collect.ListingSpec.parse(text) for text in options.listings]
-    source = connector(options)()
+    source = options.reddit.connect()
     return collect.collect_api(context(ref), source, options.subreddits, specs, full=options.full).as_dict()
 
 

@@ -1,15 +1,17 @@
-"""Stream Reddit submission dumps (.zst NDJSON, .jsonl, .jsonl.gz) in constant memory.
+"""Reddit submission dumps (.zst NDJSON, .jsonl, .jsonl.gz) as blocks of raw lines, in parts.
 
 Pushshift/Arctic-Shift dumps are zstd frames compressed with long windows (up to 2**31),
-so the decompressor is opened with that window limit. Lines are read as bytes one at a
-time; a malformed line (bad JSON, not an object, truncated tail, corrupt compressed data)
-is reported with its number and never stops the read.
+so the decompressor is opened with that window limit. Decompressed text is split into lines
+a chunk at a time (``bytes.split`` in C, one Python step per chunk, not per line), which
+keeps reading as fast as a plain loop; parsing and filtering belong to the caller.
 
-Filters (subreddit, date range) are applied right after a line is parsed, before any record
-is built, and a read can be restricted to one *partition* of the file: lines are grouped in
-blocks of ``BLOCK_LINES`` and partition ``k`` of ``n`` parses only blocks ``k, k+n, ...``.
-Every partition still decompresses the whole stream (a zstd stream cannot be entered in the
-middle), but parsing, the expensive part, is split without knowing the file's length.
+A file is read in *parts* that can go to different workers: the whole file, or, for a zstd
+file of several frames, runs of whole frames. A part never starts inside a compressed frame,
+so nothing is decompressed twice. Lines may still cross a frame boundary: a part other than a
+file's first keeps the text before its first newline (``head``) and every part keeps the text
+after its last newline (``tail``); the caller joins them in file order (``tail`` of one part +
+``head`` of the next is one line). A cut-off or corrupt stream ends the part with ``error``
+instead of raising, so everything read before it is kept.
 """
 
 from __future__ import annotations
@@ -24,40 +26,14 @@ from typing import IO, Any
 import orjson  # a dependency of Prefect; parses dump lines several times faster than json
 import zstandard
 
+from pipeline.sources.zstd_frames import zstd_frames
+
 BUILTIN_DEMO = "builtin:demo"
 MAX_ZSTD_WINDOW = 2**31
-READ_SIZE = 1 << 20
-BLOCK_LINES = 10_000
-ZSTD_INPUT = 1 << 17  # compressed bytes per step: bounds the text decoded at once
-
-
-@dataclass(frozen=True)
-class DumpLine:
-    """One parsed line, or the reason it could not be parsed."""
-
-    line_no: int
-    data: dict[str, Any] | None
-    error: str | None = None
-
-
-@dataclass(frozen=True)
-class Partition:
-    """Partition ``index`` of ``count`` of a file, in blocks of ``block_lines`` lines."""
-
-    index: int = 0
-    count: int = 1
-    block_lines: int = BLOCK_LINES
-
-    def __post_init__(self) -> None:
-        if not 0 <= self.index < self.count or self.block_lines < 1:
-            raise ValueError(f"invalid partition {self.index} of {self.count} (block {self.block_lines})")
-
-    def owns(self, line_no: int) -> bool:
-        """True if this partition parses the given (1-based) line."""
-        return self.count == 1 or ((line_no - 1) // self.block_lines) % self.count == self.index
-
-
-WHOLE_FILE = Partition()
+READ_SIZE = 1 << 20  # decompressed bytes per step: bounds the text split at once
+ZSTD_INPUT = 1 << 17  # compressed bytes per step
+MIN_PART_BYTES = 64 << 20  # frames are grouped into parts of at least this many compressed bytes
+STREAM_ERRORS = (zstandard.ZstdError, EOFError, OSError)
 
 
 def resolve_dump(spec: str) -> Path:
@@ -70,11 +46,83 @@ def resolve_dump(spec: str) -> Path:
     return path
 
 
+@dataclass(frozen=True)
+class DumpPart:
+    """Compressed bytes ``start``..``end`` (None = to the end) of the ``file_index``-th dump.
+
+    A plain value (picklable, a few fields) so it can be sent to a worker, which reads the
+    file from the same path.
+    """
+
+    path: str
+    file_index: int
+    part_index: int = 0
+    start: int = 0
+    end: int | None = None
+    last: bool = True
+
+    @property
+    def first(self) -> bool:
+        """The file's first part: its first line starts at its first byte."""
+        return self.part_index == 0
+
+    @property
+    def name(self) -> str:
+        """The dump's file name (used in post sources and malformed-line reports)."""
+        return Path(self.path).name
+
+
+def whole_file(path: Path, file_index: int = 0) -> DumpPart:
+    """The whole file as one part."""
+    return DumpPart(str(path), file_index)
+
+
+def plan_parts(paths: list[Path], min_part_bytes: int = MIN_PART_BYTES) -> list[DumpPart]:
+    """Every file's parts in file order: one per file, or runs of frames of a multi-frame zstd file.
+
+    Frames are grouped so that each part holds at least ``min_part_bytes`` compressed bytes
+    (a file written as many small frames does not become thousands of tiny tasks). A file
+    whose frames cannot be walked (not zstd, cut short) is one part; its reader reports why.
+    """
+    parts: list[DumpPart] = []
+    for file_index, path in enumerate(paths):
+        frames = zstd_frames(path) if path.suffix == ".zst" else None
+        if not frames or len(frames) < 2:
+            parts.append(whole_file(path, file_index))
+            continue
+        runs: list[tuple[int, int]] = []
+        for start, end in frames:
+            if runs and runs[-1][1] - runs[-1][0] < min_part_bytes:
+                runs[-1] = (runs[-1][0], end)
+            else:
+                runs.append((start, end))
+        if len(runs) > 1 and runs[-1][1] - runs[-1][0] < min_part_bytes // 2:
+            runs[-2:] = [(runs[-2][0], runs[-1][1])]  # no small straggler at the end
+        parts.extend(
+            DumpPart(str(path), file_index, k, start, end, last=k == len(runs) - 1)
+            for k, (start, end) in enumerate(runs)
+        )
+    return parts
+
+
 class TruncatedStreamError(Exception):
     """The compressed stream ended inside a frame: the file was cut short."""
 
 
-def _zstd_chunks(raw: IO[bytes]) -> Iterator[bytes]:
+def _raw_chunks(raw: IO[bytes] | gzip.GzipFile, start: int, end: int | None, size: int) -> Iterator[bytes]:
+    if start:
+        raw.seek(start)
+    left = None if end is None else end - start
+    while left is None or left > 0:
+        chunk = raw.read(size if left is None else min(size, left))
+        if not chunk:
+            return
+        if left is not None:
+            left -= len(chunk)
+        yield chunk
+
+
+def _zstd_chunks(compressed: Iterator[bytes]) -> Iterator[bytes]:
     """Decompressed bytes of every frame in turn; raises if the last frame never ends.
 
     ``ZstdDecompressor.stream_reader`` treats a cut-off file as a clean end, silently
@@ -83,7 +131,7 @@ def _zstd_chunks(raw: IO[bytes]) -> Iterator[bytes]:
     dctx = zstandard.ZstdDecompressor(max_window_size=MAX_ZSTD_WINDOW)
     obj = dctx.decompressobj(write_size=READ_SIZE)
     fed = False
-    while chunk := raw.read(ZSTD_INPUT):
+    for chunk in compressed:
         while chunk:
             fed = True
             out = obj.decompress(chunk)
@@ -97,29 +145,68 @@ def _zstd_chunks(raw: IO[bytes]) -> Iterator[bytes]:
         raise TruncatedStreamError("zstd frame incomplete (file cut short)")
 
 
-def _split_lines(chunks: Iterator[bytes]) -> Iterator[bytes]:
-    tail = b""
-    for chunk in chunks:
-        parts = (tail + chunk).split(b"\n")
-        tail = parts.pop()
-        yield from parts
-    if tail:
-        yield tail
-
-
-def _lines(path: Path) -> Iterator[bytes]:
-    """Raw lines of a dump, decompressed by suffix, in constant memory."""
+def text_chunks(part: DumpPart) -> Iterator[bytes]:
+    """The decompressed bytes of one part, a chunk at a time, by the file's suffix."""
+    path = Path(part.path)
     with path.open("rb") as raw:
         if path.suffix == ".zst":
-            yield from _split_lines(_zstd_chunks(raw))
+            yield from _zstd_chunks(_raw_chunks(raw, part.start, part.end, ZSTD_INPUT))
         elif path.suffix == ".gz":
             with gzip.GzipFile(fileobj=raw, mode="rb") as unzipped:
-                yield from unzipped
+                yield from _raw_chunks(unzipped, 0, None, READ_SIZE)
         else:
-            yield from raw
+            yield from _raw_chunks(raw, part.start, part.end, READ_SIZE)
 
 
-def _parse(line_no: int, raw: bytes) -> DumpLine:
+class PartLines:
+    """The complete lines of one part, in blocks (lists of lines without their newline).
+
+    Iterate it once; afterwards ``head``, ``tail``, ``lines`` and ``error`` describe the
+    edges. ``head`` is None for a file's first part, and also when the part held no newline at
+    all (then all its text is in ``tail``). ``lines`` counts the lines yielded (blank ones
+    included), which is how line numbers continue into the next part.
+    """
+
+    def __init__(self, part: DumpPart) -> None:
+        self.part = part
+        self.head: bytes | None = None
+        self.tail = b""
+        self.lines = 0
+        self.error: str | None = None
+
+    def __iter__(self) -> Iterator[list[bytes]]:
+        carry = b""
+        need_head = not self.part.first
+        try:
+            for chunk in text_chunks(self.part):
+                if need_head:
+                    cut = chunk.find(b"\n")
+                    if cut < 0:
+                        carry += chunk
+                        continue
+                    self.head, chunk, carry, need_head = carry + chunk[:cut], chunk[cut + 1:], b"", False
+                block = (carry + chunk).split(b"\n") if carry else chunk.split(b"\n")
+                carry = block.pop()
+                if block:
+                    self.lines += len(block)
+                    yield block
+        except (TruncatedStreamError, *STREAM_ERRORS) as exc:
+            self.error = f"compressed stream unreadable after this point: {exc}"
+            return
+        self.tail = carry
+
+
+@dataclass(frozen=True)
+class DumpLine:
+    """One parsed line, or the reason it could not be parsed."""
+
+    line_no: int
+    data: dict[str, Any] | None
+    error: str | None = None
+
+
+def parse_line(line_no: int, raw: bytes) -> DumpLine:
+    """Parse one stripped, non-blank line into a JSON object, or say why it is not one."""
     try:
         data = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
@@ -130,20 +217,20 @@ def _parse(line_no: int, raw: bytes) -> DumpLine:
     return DumpLine(line_no, data)
 
 
-def read_dump(path: Path, partition: Partition = WHOLE_FILE) -> Iterator[DumpLine]:
-    """Yield every non-blank line of a dump (of this partition), parsed.
+def read_dump(path: Path) -> Iterator[DumpLine]:
+    """Every non-blank line of a whole dump, parsed, one at a time (for inspection and tests).
 
     Malformed lines carry their error. A compressed stream that ends early or is corrupt
     yields one final error line instead of raising, so everything before it is kept.
     """
+    lines = PartLines(whole_file(path))
     line_no = 0
-    try:
-        for line_no, line in enumerate(_lines(path), start=1):
-            if not partition.owns(line_no):
-                continue
-            stripped = line.strip()
-            if stripped:
-                yield _parse(line_no, stripped)
-    except (TruncatedStreamError, zstandard.ZstdError, EOFError, OSError) as exc:
-        if partition.owns(line_no + 1):
-            yield DumpLine(line_no + 1, None, f"compressed stream unreadable after this point: {exc}")
+    for block in lines:
+        for raw in block:
+            line_no += 1
+            if stripped := raw.strip():
+                yield parse_line(line_no, stripped)
+    if lines.error is not None:
+        yield DumpLine(line_no + 1, None, lines.error)
+    elif stripped := lines.tail.strip():
+        yield parse_line(line_no + 1, stripped)

@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 
 import praw
 import prawcore
+from pydantic import BaseModel, ConfigDict, Field
 
 ENV_CLIENT_ID = "REDDIT_CLIENT_ID"
 ENV_CLIENT_SECRET = "REDDIT_CLIENT_SECRET"
@@ -217,3 +218,27 @@ class RedditSource:
             posts = [submission_data(s) for s in found if type(s).__name__ == "Submission"]
             self.stats.items += len(posts)
             yield chunk, posts
+
+
+class RedditOptions(BaseModel):
+    """How to reach Reddit: endpoints, timeout and retry policy; credentials stay in the environment.
+
+    One model for every command and flow that talks to Reddit (collect from listings or the
+    index, rehydrate a release), so they take the same options and connect the same way. A
+    plain value without secrets, so it can be a flow parameter.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    oauth_url: str | None = Field(default=None, description="API base URL (None = https://oauth.reddit.com)")
+    reddit_url: str | None = Field(default=None, description="token endpoint base (None = https://www.reddit.com)")
+    timeout_s: float = Field(default=30.0, ge=1, description="seconds to wait for one API response")
+    max_attempts: int = Field(default=8, ge=1, description="tries per API page before giving up")
+    backoff_s: float = Field(default=2.0, ge=0, description="first retry wait in seconds (doubles)")
+
+    def connect(self) -> RedditSource:
+        """A read-only source with credentials from the environment (``.env`` loaded by the caller)."""
+        return RedditSource.connect(
+            RedditCredentials.from_env(), self.oauth_url, self.reddit_url, self.timeout_s,
+            RetryPolicy(self.max_attempts, self.backoff_s),
+        )

@@ -1,4 +1,4 @@
-"""Collect stage: mapping, flags, history on edits, labels kept, partitions == sequential, privacy."""
+"""Collect stage: mapping, flags, history on edits, labels kept, parts on workers == one process, privacy."""
 
 from __future__ import annotations
 
@@ -7,21 +7,14 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.collect.dumps import DumpMerger, dump_scan, merge_shards, read_part_to_shard
 from pipeline.config import load_config
 from pipeline.context import StageContext
-from pipeline.sources.dump import Partition
-from pipeline.sources.scope import Scope
-from pipeline.stages.collect import (
-    CollectReport,
-    collect_dumps,
-    post_from_submission,
-    read_dump_partition,
-    store_partitions,
-    store_posts,
-)
+from pipeline.sources.dump import plan_parts
+from pipeline.stages.collect import CollectReport, collect_dumps, post_from_submission, store_posts
 from schemas.collect import PostRevision
 from schemas.records import Post
-from tests.support.dumps import submission, write_dump
+from tests.support.dumps import submission, write_dump, write_frames
 
 
 @pytest.fixture
@@ -73,39 +66,52 @@ def test_index_label_survives_a_dump_reread(ctx: StageContext) -> None:
     assert stored is not None and stored.domain_hint == "Career & work"
 
 
-def _dump(tmp_path: Path) -> Path:
+def _dumps(tmp_path: Path) -> list[Path]:
+    """A one-frame dump, a dump of many frames cut inside lines (one of them corrupt), and a
+    plain file; duplicates across files and malformed lines everywhere."""
     records: list[dict[str, object] | str] = []
     for i in range(400):
-        records.append(submission(i))
+        records.append(submission(i, text=f"body {i} " * (i % 60)))
         if i % 37 == 0:
             records.append("{broken")
+        if i % 91 == 0:
+            records.append("")
     records.append({**submission(8), "title": "a later duplicate wins"})
     records.append({"id": "nosub"})
-    return write_dump(tmp_path / "RS_test.zst", records)
+    framed = write_frames(tmp_path / "RS_frames.zst", [*records[150:], *records[:150]], frame_bytes=3_001)
+    broken = bytearray(write_frames(tmp_path / "RS_broken.zst", records[:300], 5_000).read_bytes())
+    broken[len(broken) // 2: len(broken) // 2 + 40] = b"\xff" * 40  # garbage inside a middle frame
+    (tmp_path / "RS_broken.zst").write_bytes(bytes(broken))
+    return [write_dump(tmp_path / "RS_test.zst", records), framed, tmp_path / "RS_broken.zst",
+            write_dump(tmp_path / "RS_more.jsonl", [{**submission(8), "title": "second file"}, "nope"])]
 
 
-def test_partitioned_read_stores_exactly_what_a_sequential_read_stores(tmp_path: Path) -> None:
-    dump = _dump(tmp_path)
-    other = write_dump(tmp_path / "RS_more.jsonl", [{**submission(7), "title": "second file"}, "nope"])
+def test_parts_read_on_workers_store_exactly_what_one_process_stores(tmp_path: Path) -> None:
+    dumps = _dumps(tmp_path)
+    parts = plan_parts(dumps, min_part_bytes=1)
+    assert len(parts) > 10 and max(p.part_index for p in parts) > 5
     seq = StageContext.open(load_config("demo", None, str(tmp_path / "seq")))
     par = StageContext.open(load_config("demo", None, str(tmp_path / "par")))
     try:
-        seq_report = collect_dumps(seq, [str(dump), str(other)])
-        scope, salt = Scope.from_config(par.config), "salt"
-        results = [read_dump_partition(str(path), i, scope, salt, Partition(k, 3, 16), 7)
-                   for i, path in enumerate([dump, other]) for k in reversed(range(3))]
-        par_report = store_partitions(par, results)
+        seq_report = collect_dumps(seq, [str(d) for d in dumps])
+        merger = DumpMerger(par, dump_scan(par, retrieved_at=7))
+        shards = tmp_path / "shards"
+        results = {part: read_part_to_shard(part, merger.scan, str(shards)) for part in reversed(parts)}
+        par_report = merge_shards(merger, (results[part] for part in parts))
 
         def view(c: StageContext) -> list[dict[str, object]]:
             return [p.model_dump(exclude={"retrieved_at", "author_hash"}) for p in c.store.all(Post)]
 
         assert view(seq) == view(par) and view(seq)
-        keep = ("read", "stored_new_or_changed", "out_of_scope", "malformed", "malformed_total", "revisions")
+        keep = ("read", "stored_new_or_changed", "unchanged", "out_of_scope", "malformed", "malformed_total",
+                "revisions")
         assert {k: seq_report.as_dict()[k] for k in keep} == {k: par_report.as_dict()[k] for k in keep}
-        assert seq_report.malformed_total == 13
-        assert [m["line"] for m in seq_report.as_dict()["malformed"]][:2] == [2, 40]
-        dup = seq.store.get(Post, "x0000008")
-        assert dup is not None and dup.title == "a later duplicate wins"
+        assert [m["line"] for m in seq_report.as_dict()["malformed"]][:2] == [2, 41]
+        assert any("compressed stream unreadable" in m[2] for m in seq_report.malformed)
+        assert seq_report.revisions > 0
+        last = seq.store.get(Post, "x0000008")
+        assert last is not None and last.title == "second file" and last.source == "dump:RS_more.jsonl"
+        assert list(shards.iterdir()) == []
     finally:
         seq.close()
         par.close()

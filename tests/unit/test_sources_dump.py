@@ -1,13 +1,15 @@
-"""Dump reading: formats, long zstd windows, malformed lines with numbers, partitions."""
+"""Dump reading: formats, long zstd windows, malformed lines with numbers, parts on frame boundaries."""
 
 from __future__ import annotations
 
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
 
-from pipeline.sources.dump import Partition, read_dump
-from tests.support.dumps import submission, write_dump
+from pipeline.sources.dump import DumpPart, PartLines, plan_parts, read_dump
+from pipeline.sources.zstd_frames import zstd_frames
+from tests.support.dumps import lines, submission, write_dump, write_frames
 
 RECORDS: list[dict[str, object] | str] = [
     submission(1), "{not json", submission(2), "", "[1, 2]", submission(3), '{"id": "trunc', submission(4),
@@ -26,6 +28,12 @@ def test_every_format_reads_the_same_lines(tmp_path: Path, name: str) -> None:
     assert errors[5] == "not a JSON object"
 
 
+def test_last_line_without_newline_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "d.jsonl"
+    path.write_bytes(b"".join(lines(RECORDS)).rstrip(b"\n"))
+    assert [line.line_no for line in read_dump(path)][-1] == 8
+
+
 def test_two_gib_window_dump_is_readable(tmp_path: Path) -> None:
     path = write_dump(tmp_path / "long.zst", [submission(i) for i in range(200)], window_log=31)
     assert [line.data["id"] for line in read_dump(path) if line.data] == [f"x{i:07x}" for i in range(200)]
@@ -42,13 +50,40 @@ def test_truncated_zst_keeps_everything_before_the_cut(tmp_path: Path) -> None:
     assert [line.data["id"] for line in good if line.data] == [f"x{i:07x}" for i in range(len(good))]
 
 
-def test_partitions_cover_every_line_once(tmp_path: Path) -> None:
-    path = write_dump(tmp_path / "p.zst", [*RECORDS, *(submission(i) for i in range(10, 60))])
-    whole = [(line.line_no, line.error) for line in read_dump(path)]
-    parts = [(line.line_no, line.error) for k in range(3) for line in read_dump(path, Partition(k, 3, 4))]
-    assert sorted(parts) == whole
+def test_frames_are_found_without_decompressing(tmp_path: Path) -> None:
+    path = write_frames(tmp_path / "f.zst", [submission(i) for i in range(300)], frame_bytes=10_000)
+    frames = zstd_frames(path)
+    assert frames is not None and len(frames) > 5
+    assert frames[0][0] == 0 and frames[-1][1] == path.stat().st_size
+    assert all(a[1] == b[0] for a, b in pairwise(frames))
 
 
-def test_invalid_partition_is_rejected() -> None:
-    with pytest.raises(ValueError):
-        Partition(3, 3)
+@pytest.mark.parametrize("content", [b"not zstd at all", b""])
+def test_a_file_that_is_not_zstd_has_no_frames_to_split(tmp_path: Path, content: bytes) -> None:
+    (tmp_path / "x.zst").write_bytes(content)
+    assert zstd_frames(tmp_path / "x.zst") in (None, [])
+    assert plan_parts([tmp_path / "x.zst"]) == [DumpPart(str(tmp_path / "x.zst"), 0)]
+
+
+def test_a_cut_multi_frame_file_is_one_part(tmp_path: Path) -> None:
+    path = write_frames(tmp_path / "f.zst", [submission(i) for i in range(300)], frame_bytes=10_000)
+    path.write_bytes(path.read_bytes()[:-100])
+    assert zstd_frames(path) is None and len(plan_parts([path], min_part_bytes=1)) == 1
+
+
+def test_parts_put_back_together_are_the_file(tmp_path: Path) -> None:
+    """Frames cut inside lines; each part's head, lines and tail rebuild the text exactly."""
+    records = [submission(i, text="x" * (i * 37 % 900)) for i in range(400)]
+    path = write_frames(tmp_path / "f.zst", records, frame_bytes=7_777)
+    parts = plan_parts([write_dump(tmp_path / "one.jsonl", RECORDS), path], min_part_bytes=1)
+    assert [(p.file_index, p.part_index, p.last) for p in parts][:2] == [(0, 0, True), (1, 0, False)]
+    assert len(parts) > 4 and parts[-1].last and all(p.end is not None for p in parts[1:])
+    text = b""
+    for part in parts[1:]:
+        reader = PartLines(part)
+        body = [line for block in reader for line in block]
+        assert reader.error is None and reader.lines == len(body)
+        assert (reader.head is None) == part.first
+        text += (reader.head + b"\n" if reader.head is not None else b"") + b"".join(x + b"\n" for x in body)
+        text += reader.tail
+    assert text == b"".join(lines(records))

@@ -6,7 +6,13 @@ import prawcore
 import pytest
 import requests
 
-from pipeline.sources.reddit_api import RedditCredentials, RedditCredentialsError, RetryPolicy, retry_wait
+from pipeline.sources.reddit_api import (
+    RedditCredentials,
+    RedditCredentialsError,
+    RedditOptions,
+    RetryPolicy,
+    retry_wait,
+)
 from pipeline.stages.collect import ListingSpec
 
 
@@ -51,3 +57,17 @@ def test_listing_specs() -> None:
         ListingSpec.parse("controversial:decade")
     with pytest.raises(ValueError):
         ListingSpec.parse("hot")
+
+
+def test_reddit_options_connect_with_environment_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("REDDIT_CLIENT_SECRET", raising=False)
+    monkeypatch.setenv("REDDIT_CLIENT_ID", "id")
+    monkeypatch.setenv("REDDIT_USER_AGENT", "valact/test")
+    options = RedditOptions(oauth_url="http://127.0.0.1:9/", timeout_s=5, max_attempts=2, backoff_s=0)
+    with pytest.raises(RedditCredentialsError, match="REDDIT_CLIENT_SECRET"):
+        options.connect()
+    monkeypatch.setenv("REDDIT_CLIENT_SECRET", "s")
+    source = options.connect()
+    assert source.policy == RetryPolicy(max_attempts=2, backoff_s=0)
+    assert source.reddit.config.oauth_url == "http://127.0.0.1:9" and source.reddit.config.timeout == 5
+    assert RedditOptions.model_validate(options.model_dump()) == options  # a plain flow parameter

@@ -1,0 +1,256 @@
+"""Dump files into the store: in this process, or part by part on workers with an ordered merge.
+
+Reading is kept close to a plain loop (decompress, split, ``orjson.loads``): the scope is
+checked on the parsed dict, and a Post is built only for a line that is kept. A dump is
+read in parts (``pipeline.sources.dump``): a whole file, or runs of its zstd frames.
+
+In one process every part is read in file order straight into the store, a batch at a time.
+On workers, each part's posts go to a shard file as they are read (``shards``); the driver
+takes the parts in file order, joins the lines that cross part edges, shifts line numbers
+and replays each shard into the store. Both ways hand the store the same posts in the same
+order and report the same lines with the same numbers, so they store exactly the same.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import orjson
+
+from pipeline.collect.posts import (
+    BAD_SUBMISSION,
+    STORE_BATCH,
+    CollectReport,
+    post_from_submission,
+    store_posts,
+)
+from pipeline.collect.shards import ShardWriter, read_shard
+from pipeline.context import StageContext
+from pipeline.privacy import author_salt
+from pipeline.sources.dump import DumpPart, PartLines, parse_line, resolve_dump, whole_file
+from pipeline.sources.scope import Scope
+from schemas.records import Post
+
+SHARD_FOLDER = ".collect-shards"
+SUBREDDIT_NOT_CONFIGURED = "subreddit_not_configured"
+OUTSIDE_DATE_RANGE = "outside_date_range"
+
+
+@dataclass(frozen=True)
+class DumpScan:
+    """How lines of one dump become posts: the scope, the author salt and the retrieval time.
+
+    A plain value, so a worker can be handed it along with its part.
+    """
+
+    scope: Scope
+    salt: str
+    retrieved_at: int
+
+    def scan(self, block: list[bytes], line_no: int, name: str, report: CollectReport) -> list[Post]:
+        """The kept posts of a block of lines numbered from ``line_no + 1``; the rest go in ``report``.
+
+        The loop is the hot path of a dump read: one ``orjson.loads`` per line, the scope on
+        the dict, and a Post only for a kept line. Blank lines are numbered but not read.
+        """
+        loads, bad_json = orjson.loads, orjson.JSONDecodeError
+        subreddits, start, end = self.scope.subreddits, self.scope.start_ts, self.scope.end_ts
+        source, salt, now = f"dump:{name}", self.salt, self.retrieved_at
+        kept: list[Post] = []
+        blank = wrong_sub = wrong_date = 0
+        for raw in block:
+            line_no += 1
+            try:
+                data = loads(raw)
+            except bad_json:
+                stripped = raw.strip()
+                if not stripped:
+                    blank += 1
+                    continue
+                parsed = parse_line(line_no, stripped)
+                if parsed.data is None:
+                    report.add_malformed(name, line_no, parsed.error or "malformed")
+                    continue
+                data = parsed.data
+            if type(data) is not dict:
+                report.add_malformed(name, line_no, "not a JSON object")
+                continue
+            try:
+                subreddit = str(data["subreddit"])
+                created = data["created_utc"]
+                if type(created) is not int:
+                    created = int(float(created))
+                if subreddits is not None and subreddit.lower() not in subreddits:
+                    wrong_sub += 1
+                    continue
+                if not start <= created <= end:
+                    wrong_date += 1
+                    continue
+                kept.append(post_from_submission(data, source, salt, now))
+            except BAD_SUBMISSION as exc:
+                report.add_malformed(name, line_no, f"bad submission: {exc!r}")
+        report.read += len(block) - blank
+        if wrong_sub:
+            report.out_of_scope[SUBREDDIT_NOT_CONFIGURED] += wrong_sub
+        if wrong_date:
+            report.out_of_scope[OUTSIDE_DATE_RANGE] += wrong_date
+        return kept
+
+
+@dataclass
+class PartResult:
+    """What reading one part found: its own report (lines numbered from its first full line),
+    its edges, and where its posts are when a worker read it."""
+
+    part: DumpPart
+    report: CollectReport
+    lines: int
+    head: bytes | None
+    tail: bytes
+    error: str | None
+    shard: str | None = None
+    posts: int = 0
+
+
+def read_part(part: DumpPart, scan: DumpScan, sink: Callable[[list[Post]], None]) -> PartResult:
+    """Read one part, handing its kept posts to ``sink`` a block at a time."""
+    lines = PartLines(part)
+    report = CollectReport()
+    line_no = posts = 0
+    for block in lines:
+        kept = scan.scan(block, line_no, part.name, report)
+        line_no += len(block)
+        if kept:
+            posts += len(kept)
+            sink(kept)
+    return PartResult(part, report, lines.lines, lines.head, lines.tail, lines.error, posts=posts)
+
+
+def read_part_to_shard(part: DumpPart, scan: DumpScan, shard_dir: str) -> PartResult:
+    """Read one part into its own shard file: needs no store, so it runs on any worker."""
+    path = Path(shard_dir) / f"{part.file_index:05d}-{part.part_index:05d}.sqlite"
+    writer = ShardWriter(path)
+    try:
+        result = read_part(part, scan, writer.add)
+    finally:
+        writer.close()
+    result.shard = str(path)
+    return result
+
+
+@dataclass
+class _FileState:
+    lines: int = 0
+    carry: bytes = b""
+    stopped: bool = False
+
+
+@dataclass
+class DumpMerger:
+    """Stores part results in file order, as one sequential read of every file would.
+
+    Give it each file's parts in order (files in order too). A line that crosses a part edge
+    is joined and read here; line numbers are shifted by the lines of earlier parts; after a
+    part whose stream broke, the file's later parts are skipped, as a sequential read stops.
+    """
+
+    ctx: StageContext
+    scan: DumpScan
+    report: CollectReport = field(default_factory=CollectReport)
+    _file: _FileState = field(default_factory=_FileState)
+
+    def add(self, result: PartResult, body: Iterable[Post] = ()) -> bool:
+        """Merge one part; ``body`` yields its posts unless they are stored already. False if skipped."""
+        part, state = result.part, self._file
+        if part.first:
+            state = self._file = _FileState()
+        if state.stopped:
+            return False
+        if not part.first and result.head is not None:
+            self._line(part, state, state.carry + result.head)
+            state.carry = b""
+        store_posts(self.ctx, body, self.report)
+        self.report.add_read(result.report, state.lines)
+        state.lines += result.lines
+        if result.error is not None:  # counted as a line read, as a sequential read always did
+            self.report.read += 1
+            self.report.add_malformed(part.name, state.lines + 1, result.error)
+            state.stopped = True
+            return True
+        state.carry = state.carry + result.tail if result.head is None and not part.first else result.tail
+        if part.last and state.carry:
+            self._line(part, state, state.carry)
+        return True
+
+    def _line(self, part: DumpPart, state: _FileState, raw: bytes) -> None:
+        kept = self.scan.scan([raw], state.lines, part.name, self.report)
+        state.lines += 1
+        store_posts(self.ctx, kept, self.report)
+
+
+class _BatchedStore:
+    """Posts into the store ``STORE_BATCH`` at a time, as they are read."""
+
+    def __init__(self, ctx: StageContext, report: CollectReport) -> None:
+        self.ctx, self.report = ctx, report
+        self.pending: list[Post] = []
+
+    def add(self, posts: list[Post]) -> None:
+        self.pending.extend(posts)
+        if len(self.pending) >= STORE_BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        store_posts(self.ctx, self.pending, self.report)
+        self.pending = []
+
+
+def dump_scan(ctx: StageContext, retrieved_at: int | None = None) -> DumpScan:
+    """The project's scope and author salt, and the time this read happens."""
+    salt = author_salt(ctx.workspace, ctx.config.collect.author_salt_env)
+    now = retrieved_at if retrieved_at is not None else int(time.time())
+    return DumpScan(Scope.from_config(ctx.config), salt, now)
+
+
+def dump_paths(ctx: StageContext, dump_specs: list[str] | None = None) -> list[Path]:
+    """The dump files to read: ``dump_specs`` or the configured ones, resolved."""
+    specs = dump_specs if dump_specs is not None else ctx.config.collect.dumps
+    return [resolve_dump(spec) for spec in specs]
+
+
+def collect_dumps(ctx: StageContext, dump_specs: list[str] | None = None) -> CollectReport:
+    """Read every configured dump into the store in this process. Re-running stores nothing new."""
+    merger = DumpMerger(ctx, dump_scan(ctx))
+    for file_index, path in enumerate(dump_paths(ctx, dump_specs)):
+        store = _BatchedStore(ctx, merger.report)
+        result = read_part(whole_file(path, file_index), merger.scan, store.add)
+        store.flush()
+        merger.add(result)
+    return merger.report
+
+
+def shard_folder(ctx: StageContext) -> Path:
+    """A fresh folder for this run's shards, under the workspace."""
+    return ctx.workspace / SHARD_FOLDER / ctx.run_id
+
+
+def merge_shards(merger: DumpMerger, results: Iterable[PartResult]) -> CollectReport:
+    """Store worker results (taken in part order) through ``merger``; each shard is deleted once stored."""
+    for result in results:
+        shard = Path(result.shard) if result.shard else None
+        try:
+            merger.add(result, read_shard(shard) if shard is not None and result.posts else ())
+        finally:
+            if shard is not None:
+                shard.unlink(missing_ok=True)
+    return merger.report
+
+
+def remove_shards(folder: Path) -> None:
+    """Remove a run's shard folder (whatever a failed run left behind in it)."""
+    shutil.rmtree(folder, ignore_errors=True)
+

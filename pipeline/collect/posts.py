@@ -1,0 +1,175 @@
+"""Submissions into Posts, and Posts into the store with their history.
+
+Every source maps submissions with ``post_from_submission`` (the author is hashed there, so
+a raw name never leaves this module) and writes through ``store_posts``, which upserts in
+batches, keeps earlier content as ``PostRevision`` history when a post was edited, deleted or
+removed, and leaves unchanged posts untouched. Running any collect again stores nothing new.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pipeline.context import StageContext
+from pipeline.hashing import content_id
+from pipeline.privacy import hash_author
+from pipeline.sources.scope import Scope
+from pipeline.store import register_table
+from schemas.collect import TRACKED_FIELDS, PostRevision
+from schemas.config import ProjectConfig
+from schemas.records import Post
+
+register_table(PostRevision, "post_revisions")
+
+STAGE = "collect"
+REMOVED_MARKERS = {"[removed]", "[removed by reddit]"}
+DELETED_MARKERS = {"[deleted]"}
+DELETED_CATEGORIES = {"deleted", "author"}
+MAX_MALFORMED_REPORTED = 1000
+STORE_BATCH = 500
+# What a malformed submission raises while it is mapped (pydantic's ValidationError is a ValueError).
+BAD_SUBMISSION = (KeyError, ValueError, TypeError)
+
+
+@dataclass
+class CollectReport:
+    """What one collect run did over its sources."""
+
+    read: int = 0
+    stored_new_or_changed: int = 0
+    unchanged: int = 0
+    revisions: int = 0
+    out_of_scope: Counter[str] = field(default_factory=Counter)
+    malformed: list[tuple[str, int, str]] = field(default_factory=list)
+    malformed_total: int = 0
+
+    def add_malformed(self, file: str, line_no: int, error: str) -> None:
+        """Count a bad line; keep its details up to the report cap."""
+        self.malformed_total += 1
+        if len(self.malformed) < MAX_MALFORMED_REPORTED:
+            self.malformed.append((file, line_no, error))
+
+    def add_read(self, other: CollectReport, line_offset: int = 0) -> None:
+        """Add what another report read (e.g. one part of a dump), its line numbers shifted.
+
+        Lines past ``other``'s own cap are counted, not listed, exactly as if they had been
+        reported here one by one.
+        """
+        self.read += other.read
+        self.out_of_scope.update(other.out_of_scope)
+        for file, line_no, error in other.malformed:
+            self.add_malformed(file, line_no + line_offset, error)
+        self.malformed_total += other.malformed_total - len(other.malformed)
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-friendly summary."""
+        return {
+            "read": self.read,
+            "stored_new_or_changed": self.stored_new_or_changed,
+            "unchanged": self.unchanged,
+            "revisions": self.revisions,
+            "out_of_scope": dict(self.out_of_scope),
+            "malformed_total": self.malformed_total,
+            "malformed": [{"file": f, "line": n, "error": e} for f, n, e in self.malformed],
+        }
+
+
+def _flags(data: dict[str, Any], selftext: str) -> tuple[bool, bool]:
+    """(removed, deleted) from the text markers and Reddit's ``removed_by_category``."""
+    category = str(data.get("removed_by_category") or "")
+    marker = selftext.strip()
+    deleted = marker in DELETED_MARKERS or category in DELETED_CATEGORIES
+    removed = not deleted and (marker in REMOVED_MARKERS or bool(category))
+    return removed, deleted
+
+
+def post_from_submission(data: dict[str, Any], source: str, salt: str, retrieved_at: int) -> Post:
+    """Map a Reddit submission object (API or dump) to a Post; the author is hashed here."""
+    selftext = str(data.get("selftext") or "")
+    permalink = str(data.get("permalink") or "")
+    removed, deleted = _flags(data, selftext)
+    return Post(
+        id=str(data["id"]).removeprefix("t3_"),
+        subreddit=str(data["subreddit"]),
+        created_utc=int(float(data["created_utc"])),
+        title=str(data.get("title") or ""),
+        selftext=selftext,
+        score=int(data.get("score") or 0),
+        num_comments=int(data.get("num_comments") or 0),
+        over_18=bool(data.get("over_18", False)),
+        permalink=permalink,
+        url=f"https://www.reddit.com{permalink}" if permalink.startswith("/") else str(data.get("url") or ""),
+        author_hash=hash_author(data.get("author"), salt),
+        removed=removed,
+        deleted=deleted,
+        source=source,
+        retrieved_at=retrieved_at,
+    )
+
+
+def in_scope(config: ProjectConfig, post: Post) -> str | None:
+    """None if the post belongs in this project, else the reason it does not."""
+    return Scope.from_config(config).reason(post.subreddit, post.created_utc)
+
+
+def _same_content(a: Post, b: Post) -> bool:
+    return a.model_dump(exclude={"retrieved_at"}) == b.model_dump(exclude={"retrieved_at"})
+
+
+def revision_of(old: Post, new: Post) -> PostRevision | None:
+    """The history entry for ``old`` if ``new`` changed its text or status, else None."""
+    if all(getattr(old, f) == getattr(new, f) for f in TRACKED_FIELDS):
+        return None
+    return PostRevision(
+        id=content_id("rev", old.id, *(getattr(old, f) for f in TRACKED_FIELDS), old.retrieved_at),
+        post_id=old.id, title=old.title, selftext=old.selftext, removed=old.removed,
+        deleted=old.deleted, over_18=old.over_18, source=old.source, retrieved_at=old.retrieved_at,
+        superseded_at=new.retrieved_at, superseded_by=new.source,
+    )
+
+
+def _carry_labels(old: Post, new: Post) -> Post:
+    """A label a source gave (the index's domain) survives a re-read from a source without one."""
+    if new.domain_hint is None and old.domain_hint is not None:
+        return new.model_copy(update={"domain_hint": old.domain_hint})
+    return new
+
+
+def store_posts(
+    ctx: StageContext, posts: Iterable[Post], report: CollectReport, batch: int = STORE_BATCH
+) -> None:
+    """Upsert posts in batches; unchanged posts keep their first retrieval, edits keep history.
+
+    The outcome does not depend on where batches split: a post is compared with the latest
+    version seen, whether that is in the store or earlier in the same batch.
+    """
+    pending: list[Post] = []
+
+    def flush() -> None:
+        existing = {p.id: p for p in (ctx.store.get(Post, q.id) for q in pending) if p is not None}
+        fresh: list[Post] = []
+        history: list[PostRevision] = []
+        for post in pending:
+            old = existing.get(post.id)
+            if old is not None:
+                post = _carry_labels(old, post)
+                if _same_content(post, old):
+                    report.unchanged += 1
+                    continue
+                revision = revision_of(old, post)
+                if revision is not None:
+                    history.append(revision)
+            existing[post.id] = post
+            fresh.append(post)
+        report.revisions += ctx.store.put(history)
+        report.stored_new_or_changed += ctx.store.put(fresh)
+        pending.clear()
+
+    for post in posts:
+        pending.append(post)
+        if len(pending) >= batch:
+            flush()
+    flush()
