@@ -29,8 +29,16 @@ def _grid(n: int) -> tuple[int, int]:
     return math.ceil(n / cols), cols
 
 
+def _z(profile: pd.Series) -> Any:
+    """A profile on a unit scale, so shares (% points) and PVQ scores share one axis; r is unchanged."""
+    values = profile.to_numpy(dtype=float)
+    spread = float(np.nanstd(values))
+    return (values - np.nanmean(values)) / spread if spread > 0 else values - np.nanmean(values)
+
+
 def value_profiles_png(shares: pd.DataFrame, means: pd.DataFrame) -> bytes | None:
-    """Per model: enacted (centred default shares, % points) beside declared (centred PVQ means)."""
+    """Per model: enacted (centred default shares) beside declared (centred PVQ means), each
+    standardised across the ten values so the two fit one axis."""
     models = sorted(set(shares["model"]) | set(means["model"]))
     if not models:
         return None
@@ -41,17 +49,14 @@ def value_profiles_png(shares: pd.DataFrame, means: pd.DataFrame) -> bytes | Non
     for ax, model in zip(axes, models, strict=False):
         enacted, declared = enacted_profile(shares, model), declared_profile(means, model)
         if enacted is not None:
-            ax.bar(x - 0.2, enacted.to_numpy(), 0.4, label="enacted: share - mean (% points)")
+            ax.bar(x - 0.2, _z(enacted), 0.4, label="enacted (default-selection shares)")
         if declared is not None:
-            twin = ax.twinx() if enacted is not None else ax
-            twin.bar(x + 0.2, declared.to_numpy(), 0.4, color="tab:orange", label="declared: PVQ centred")
-            twin.set_ylabel("PVQ centred mean")
-            twin.legend(loc="lower right", fontsize=7)
+            ax.bar(x + 0.2, _z(declared), 0.4, color="tab:orange", label="declared (PVQ-40 means)")
         ax.axhline(0, color="grey", linewidth=0.5)
+        ax.set_ylabel("standardised (z) across values")
         ax.set_xticks(x, VALUE_NAMES, rotation=45, ha="right", fontsize=8)
         ax.set_title(model)
-        if enacted is not None:
-            ax.legend(loc="upper right", fontsize=7)
+        ax.legend(fontsize=7)
     for ax in axes[len(models):]:
         ax.set_visible(False)
     fig.suptitle("Value profile per model: enacted choices vs declared PVQ-40")
