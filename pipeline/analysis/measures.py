@@ -186,17 +186,18 @@ def model_correlations(shares: pd.DataFrame, means: pd.DataFrame) -> pd.DataFram
     return pd.DataFrame(rows, columns=["profile", "model_a", "model_b", "r"])
 
 
-def _majority(votes: list[str]) -> str | None:
-    """The value more than half of the valid votes chose, if any."""
+def _majority(votes: list[str], voters: int | None = None) -> str | None:
+    """The value chosen by more than half of the voters (default: of the votes cast), if any."""
     if not votes:
         return None
     value, count = Counter(votes).most_common(1)[0]
-    return value if count * 2 > len(votes) else None
+    return value if count * 2 > (voters if voters is not None else len(votes)) else None
 
 
 def majority_preference(choices: pd.DataFrame) -> pd.DataFrame:
-    """Per question, the value a model picks in most prompt variants; then, per question, the value
-    most models pick ("all models"). Shares are in % of questions that have a majority."""
+    """Per question, the value a model picks in more than half of its valid prompt variants; then,
+    per question, the value more than half of all models pick that way ("all models"). Shares are
+    in % of the questions that have such a majority."""
     default = _valid(choices[choices["mode"] == "default"])
     picks: dict[str, dict[str, tuple[str, str]]] = {}  # model -> question -> (domain, value)
     for (model, question), part in default.groupby(["model", "question_id"], sort=True):
@@ -207,7 +208,7 @@ def majority_preference(choices: pd.DataFrame) -> pd.DataFrame:
     questions = sorted({q for by_q in picks.values() for q in by_q})
     for question in questions:
         votes = [by_q[question] for by_q in picks.values() if question in by_q]
-        value = _majority([v for _, v in votes]) if len(picks) > 1 else None
+        value = _majority([v for _, v in votes], voters=len(picks)) if len(picks) > 1 else None
         if value is not None:
             consensus[question] = (votes[0][0], value)
     rows = []

@@ -78,7 +78,7 @@ def render_report(tables: dict[str, pd.DataFrame], figures: list[str], title: st
     if not major.empty:
         parts += ["## Majority-vote preference\n",
                   "Per question, the value chosen in more than half of a model's valid prompt variants; "
-                  "`all models`: the value more than half of the models' majority picks agree on.\n",
+                  "`all models`: the value that is the majority pick of more than half of the models.\n",
                   md_table(_wide(major, ["model", "domain", "questions"], "value", "share"))]
     if figures:
         parts += ["## Figures\n", *[f"![{name}]({name})\n" for name in figures]]

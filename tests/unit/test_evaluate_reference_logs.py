@@ -154,9 +154,9 @@ def test_pvq_log_trials_items_and_means(store: Store, log: Path) -> None:
 
     report = import_results(store, log)
     assert (report.units, report.variants, report.answers) == (10, 5, 50)
-    answers = store.all(EvalAnswer)
-    assert all(len(a.positions) == 40 and len(a.scores) == 40 and not a.item_issues for a in answers)
-    means = analyze_answers(answers).tables["pvq_means"].set_index("value")
+    stored = store.all(EvalAnswer)
+    assert all(len(a.positions) == 40 and len(a.scores) == 40 and not a.item_issues for a in stored)
+    means = analyze_answers(stored).tables["pvq_means"].set_index("value")
     assert means["raw_mean"].to_dict() == pytest.approx(raw_means)
     assert means["centred_mean"].to_dict() == pytest.approx({v: m - overall for v, m in raw_means.items()})
     assert sum(means["scores"]) == 2000
