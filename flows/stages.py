@@ -1,93 +1,83 @@
-"""One Prefect flow per stage. Tasks work on batches, never on single LLM calls."""
+"""One generic Prefect wiring for every stage of the contract, plus the streamed pair.
+
+Each stage command is a flow named after its stage, running one task that drives the stage
+through ``pipeline.runner``; the flow returns the stage's ``StageStats`` as a dict. The
+order of stages lives in ``pipeline.stages.catalog`` only.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
-from prefect.task_runners import ThreadPoolTaskRunner
 
-from flows.collect import collect_flow as collect_flow  # stage 1: dumps, API, index, Dask
+from flows.collect import collect_flow as collect_flow  # stage 1 has its own wiring (dumps on Dask)
 from flows.runtime import RunRef, board, context
-from pipeline.stages import assemble, generate, publish, screen
+from pipeline.context import StageContext
+from pipeline.runner import Progress, run_stage, run_together
+from pipeline.stage import Outcome, Stage, StageStats
+from pipeline.stages.catalog import StageOptions, make_stage, streamed_pair
 
 
-@task(name="prefilter", cache_policy=NO_CACHE)
-def prefilter_task(ref: RunRef) -> dict[str, int]:
-    """Rule prefilter over every stored post."""
-    return dict(screen.run_prefilter(context(ref)))
+def progress(ctx: StageContext, stages: list[Stage[Any]]) -> Progress:
+    """Progress bars for the stages (one each), moved by every unit's outcome."""
+    advancers: dict[str, Callable[[int], None]] = {}
+    for stage in stages:
+        board.stage(stage.name, stage.total(ctx) or 0)
+        advancers[stage.name] = board.advancer(stage.name)
+
+    def advance(stats: StageStats, outcome: Outcome) -> None:
+        if outcome.advance:
+            advancers[stats.stage](outcome.advance)
+
+    return advance
 
 
-@task(name="screen-domain", cache_policy=NO_CACHE)
-def screen_domain_task(ref: RunRef, domain: str) -> dict[str, Any]:
-    """LLM screen of one domain, batch by batch, until its quota is met."""
-    report = screen.screen_domain(context(ref), domain, on_progress=board.advancer("screen"))
-    return {"domain": domain, "screened": report.screened, "kept": report.kept,
-            "failed": len(report.failed), "quota_met": report.quota_met}
-
-
-@task(name="select-scenarios", cache_policy=NO_CACHE)
-def select_task(ref: RunRef) -> dict[str, int]:
-    """Quota sampling: scenarios per domain."""
-    return screen.select_scenarios(context(ref))
-
-
-@flow(name="screen", task_runner=ThreadPoolTaskRunner(max_workers=5))  # type: ignore[arg-type]
-def screen_flow(ref: RunRef) -> dict[str, Any]:
-    """Stage 2: prefilter, LLM screen ensemble, quota per domain."""
-    drops = prefilter_task(ref)
-    config = context(ref).config
-    domains = list(config.domains)
-    board.stage("screen", config.screen.quota_per_domain * len(domains))
-    futures = [screen_domain_task.submit(ref, d) for d in domains]
-    per_domain = [f.result() for f in futures]
-    scenarios = select_task(ref)
-    return {"prefilter_drops": drops, "domains": per_domain, "scenarios": scenarios}
-
-
-@task(name="generate-batch", cache_policy=NO_CACHE)
-def generate_batch_task(ref: RunRef, pairs: list[tuple[str, str]]) -> dict[str, int]:
-    """Generate actions for a batch of (scenario, generator) pairs."""
-    report = generate.generate_batch(context(ref), pairs, on_progress=board.advancer("generate"))
-    return {"generated": report.generated, "failed": len(report.failed)}
-
-
-@flow(name="generate", task_runner=ThreadPoolTaskRunner(max_workers=4))  # type: ignore[arg-type]
-def generate_flow(ref: RunRef) -> dict[str, Any]:
-    """Stage 3: ten actions per generator per scenario, skipping what is already done."""
+@task(name="run-stage", cache_policy=NO_CACHE)
+def stage_task(ref: RunRef, name: str, overwrite: bool = False) -> dict[str, Any]:
+    """Drive one stage through its contract."""
     ctx = context(ref)
-    pairs = generate.pending_pairs(ctx)
-    size = ctx.config.generate.batch_size
-    board.stage("generate", len(pairs))
-    futures = [generate_batch_task.submit(ref, pairs[i:i + size]) for i in range(0, len(pairs), size)]
-    results = [f.result() for f in futures]
-    return {"pending": len(pairs), "generated": sum(r["generated"] for r in results),
-            "failed": sum(r["failed"] for r in results)}
+    stage = make_stage(name, StageOptions(overwrite=overwrite))
+    return run_stage(ctx, stage, progress(ctx, [stage])).as_dict()
 
 
-@task(name="assemble", cache_policy=NO_CACHE)
-def assemble_task(ref: RunRef) -> dict[str, int]:
-    """The 5x4 design for every complete scenario."""
-    return assemble.run_assemble(context(ref))
+@task(name="screen-and-generate", cache_policy=NO_CACHE)
+def streamed_task(ref: RunRef) -> dict[str, Any]:
+    """Screening and generation side by side: scenarios go to generation once confirmed."""
+    ctx = context(ref)
+    stages = list(streamed_pair())
+    results = run_together(ctx, stages, progress(ctx, stages))  # type: ignore[arg-type]
+    return {stats.stage: stats.as_dict() for stats in results}
 
 
-@flow(name="assemble")
-def assemble_flow(ref: RunRef) -> dict[str, int]:
-    """Stage 4: questions from candidates."""
-    result: dict[str, int] = assemble_task(ref)
+def stage_flow(name: str) -> Any:
+    """The flow of one stage (a Prefect flow named after it)."""
+
+    @flow(name=name)
+    def run(ref: RunRef, overwrite: bool = False) -> dict[str, Any]:
+        result: dict[str, Any] = stage_task.with_options(name=name)(ref, name, overwrite)
+        return result
+
+    run.__doc__ = f"Stage {name}: plan, run every unit, finish."
+    return run
+
+
+screen_flow = stage_flow("screen")
+generate_flow = stage_flow("generate")
+assemble_flow = stage_flow("assemble")
+publish_flow = stage_flow("publish")
+
+
+@flow(name="screen-and-generate")
+def streamed_flow(ref: RunRef) -> dict[str, Any]:
+    """Screen and generate as one stream (what ``build`` runs unless in batch mode)."""
+    result: dict[str, Any] = streamed_task(ref)
     return result
 
 
-@task(name="publish-local", cache_policy=NO_CACHE)
-def publish_task(ref: RunRef, overwrite: bool) -> dict[str, Any]:
-    """Write the release folder."""
-    result = publish.publish_local(context(ref), overwrite=overwrite)
-    return {"path": str(result.path), "changed": result.changed, "counts": result.manifest.counts}
-
-
-@flow(name="publish")
-def publish_flow(ref: RunRef, overwrite: bool = False) -> dict[str, Any]:
-    """Stage 6: a versioned, Hub-shaped release folder."""
-    result: dict[str, Any] = publish_task(ref, overwrite)
-    return result
+FLOWS: dict[str, Any] = {
+    "collect": collect_flow, "screen": screen_flow, "generate": generate_flow,
+    "assemble": assemble_flow, "publish": publish_flow,
+}

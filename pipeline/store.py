@@ -135,6 +135,36 @@ class Store:
             rows = conn.execute(f"SELECT data FROM {self.table(cls)} ORDER BY id").fetchall()
         return [cls.model_validate_json(row[0]) for row in rows]
 
+    def iter(self, cls: type[R], chunk: int = 1000) -> Iterator[R]:
+        """Every record of a type, ordered by id, read ``chunk`` rows at a time.
+
+        For tables that grow with the build (posts, calls): memory stays at one chunk,
+        not the table. Uses its own connection so writes between chunks cannot disturb it.
+        """
+        table = self.table(cls)
+        conn = sqlite3.connect(self.path, timeout=60)
+        try:
+            cursor = conn.execute(f"SELECT data FROM {table} ORDER BY id")
+            while rows := cursor.fetchmany(chunk):
+                for row in rows:
+                    yield cls.model_validate_json(row[0])
+        finally:
+            conn.close()
+
+    def get_many(self, cls: type[R], record_ids: Iterable[str]) -> dict[str, R]:
+        """Records by id (missing ids are absent from the result)."""
+        wanted = list(record_ids)
+        found: dict[str, R] = {}
+        with self._conn() as conn:
+            for start in range(0, len(wanted), 500):
+                part = wanted[start:start + 500]
+                marks = ",".join("?" * len(part))
+                for rid, data in conn.execute(
+                    f"SELECT id, data FROM {self.table(cls)} WHERE id IN ({marks})", part
+                ):
+                    found[rid] = cls.model_validate_json(data)
+        return found
+
     def ids(self, cls: type[Record]) -> set[str]:
         """The ids present for a type."""
         with self._conn() as conn:

@@ -36,7 +36,16 @@ class ModelConfig(StrictModel):
     seed: int | None = None
     timeout_s: float = 120.0
     max_retries: int = 5
-    max_concurrency: int = 4
+    max_concurrency: int | None = Field(
+        default=None, ge=1,
+        description="optional cap on open requests; by default the bound follows rpm/tpm and latency",
+    )
+    context_tokens: int | None = Field(
+        default=None, ge=1, description="context window; posts whose prompt would not fit are dropped",
+    )
+    chars_per_token: float = Field(
+        default=4.0, gt=0, description="this model's tokenizer estimate, for limits and the context check"
+    )
     price_in_per_mtok: float = Field(default=0.0, description="USD per million input tokens")
     price_out_per_mtok: float = Field(default=0.0, description="USD per million output tokens")
     structured_output: Literal["json_schema", "json_object_schema", "json_object"] = Field(
@@ -52,7 +61,10 @@ class ModelConfig(StrictModel):
     )
     batch: bool = Field(default=False, description="send this alias's requests through the batch API")
     batch_discount: float = Field(default=0.5, ge=0, le=1, description="batch price / list price")
-    batch_max_requests: int = Field(default=2000, ge=1, description="requests per batch job at most")
+    batch_max_requests: int = Field(default=50_000, ge=1, description="requests per batch job at most")
+    batch_max_bytes: int = Field(
+        default=190_000_000, ge=1_000, description="input file size per batch job at most (OpenAI: 200 MB)"
+    )
     batch_linger_s: float = Field(
         default=2.0, ge=0, description="wait this long for more requests before submitting a batch"
     )
@@ -94,7 +106,11 @@ class ScreenConfig(StrictModel):
     tiebreaker: str | None = None
     quota_per_domain: int = 600
     sample_seed: int = 3000
-    batch_size: int = 16
+    expected_keep_rate: float = Field(
+        default=0.5, gt=0, le=1,
+        description="share of screened posts expected to pass, until the run has measured it; "
+        "sizes how many posts are screened ahead of the quota",
+    )
 
     @model_validator(mode="after")
     def _tiebreak_needed(self) -> ScreenConfig:
@@ -120,7 +136,6 @@ class GenerateConfig(StrictModel):
     max_sentences: int = 2
     max_chars: int = 400
     repair_attempts: int = 2
-    batch_size: int = 8
     rules: ActionRules = Field(default_factory=ActionRules)
 
 

@@ -139,7 +139,7 @@ class LLMCall(Record):
     latency_s: float = 0.0
     cost_usd: float = 0.0
     finish_reason: str | None = None
-    outcome: Literal["ok", "invalid_output", "error"] = "ok"
+    outcome: Literal["ok", "invalid_output", "error", "rejected"] = "ok"
     error: str | None = None
     created_at: datetime
 

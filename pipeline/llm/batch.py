@@ -5,8 +5,10 @@ wire format: upload a JSONL file with ``purpose="batch"``, create a batch for
 ``/v1/chat/completions``, poll it, download the output and error files).
 
 Stages need no change: the client hands each cache miss of a batch-mode alias to this
-runner, which gathers the requests of concurrent workers for ``batch_linger_s``, submits
-them as one job, and wakes every worker when its answer arrives. Every job is written to the
+runner, which gathers requests until none has arrived for ``batch_linger_s`` (the engine
+starts every unit of a stage at once in batch mode, so that is the whole stage), submits
+them in as few jobs as ``batch_max_requests``/``batch_max_bytes`` allow, and wakes every
+waiting request, thread or coroutine, when its answer arrives. Every job is written to the
 store *before* it is created (status ``creating``) and again with its batch id, and its
 creation carries that record's id in the batch metadata, so a process killed at any point
 finds its jobs on restart and waits for them instead of submitting (and paying) again.
@@ -17,6 +19,7 @@ fatal error for that item.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 import time
@@ -30,11 +33,18 @@ from pydantic import Field
 
 from pipeline.hashing import content_id
 from pipeline.llm.cache import ResponseCache
-from pipeline.llm.call_records import failed_request_call
+from pipeline.llm.call_records import CallOrigin, answered_call, failed_request_call
 from pipeline.llm.errors import classify_status
 from pipeline.llm.openai_provider import chat_body, classify_openai, parse_completion
 from pipeline.llm.pricing import call_cost
-from pipeline.llm.types import ChatRequest, ChatResponse, FatalError, ProviderError, RetryableError
+from pipeline.llm.types import (
+    ChatRequest,
+    ChatResponse,
+    FatalError,
+    ProviderError,
+    RequestRejectedError,
+    RetryableError,
+)
 from pipeline.store import Store, register_table
 from schemas.config import ModelConfig
 from schemas.records import LLMCall, Record
@@ -64,13 +74,34 @@ register_table(BatchJob, "llm_batches")
 
 @dataclass
 class _Waiter:
-    """One request waiting for its answer."""
+    """One request waiting for its answer (a thread on ``done``, or a coroutine on ``future``)."""
 
     request: ChatRequest
     meta: dict[str, str]
     done: threading.Event = field(default_factory=threading.Event)
     response: ChatResponse | None = None
     error: ProviderError | None = None
+    futures: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[ChatResponse]]] = field(
+        default_factory=list
+    )
+    size: int = 0
+
+    def resolve(self) -> None:
+        """Wake whoever waits, thread or coroutine (futures are set on their own loop)."""
+        self.done.set()
+        for loop, future in self.futures:
+            loop.call_soon_threadsafe(_settle, future, self.response, self.error)
+
+
+def _settle(future: asyncio.Future[ChatResponse], response: ChatResponse | None,
+            error: ProviderError | None) -> None:
+    if future.done():
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        assert response is not None
+        future.set_result(response)
 
 
 class BatchRunner:
@@ -99,45 +130,75 @@ class BatchRunner:
         self._last_enqueue = 0.0
         self._flusher: threading.Thread | None = None
         self._resumed = False
+        self._to_resume: list[BatchJob] = []
         self.jobs_created = 0
 
     # ---- callers -------------------------------------------------------------------------
     def submit(self, key: str, request: ChatRequest, meta: dict[str, str]) -> ChatResponse:
         """Answer one request through a batch job (blocks until the job has its answer)."""
-        self.resume()
-        with self._lock:
-            waiter = self._waiters.get(key)
-            if waiter is not None and not waiter.request.messages:
-                waiter.request = request  # a resumed job's entry: now we know the request
-            if waiter is None:
-                waiter = _Waiter(request, meta)
-                self._waiters[key] = waiter
-                self._queue.append(key)
-                self._last_enqueue = time.monotonic()
-                if self._flusher is None or not self._flusher.is_alive():
-                    self._flusher = threading.Thread(target=self._flush_loop, daemon=True)
-                    self._flusher.start()
+        waiter = self._enqueue(key, request, meta)
         waiter.done.wait()
         if waiter.error is not None:
             raise waiter.error
         assert waiter.response is not None
         return waiter.response
 
+    async def submit_async(self, key: str, request: ChatRequest, meta: dict[str, str]) -> ChatResponse:
+        """The same without a thread per waiting request: a whole stage can wait at once."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[ChatResponse] = loop.create_future()
+        with self._lock:
+            waiter = self._enqueue_locked(key, request, meta)
+            if waiter.done.is_set():
+                _settle(future, waiter.response, waiter.error)
+            else:
+                waiter.futures.append((loop, future))
+        self._start_flusher()
+        return await future
+
+    def _enqueue(self, key: str, request: ChatRequest, meta: dict[str, str]) -> _Waiter:
+        with self._lock:
+            waiter = self._enqueue_locked(key, request, meta)
+        self._start_flusher()
+        return waiter
+
+    def _enqueue_locked(self, key: str, request: ChatRequest, meta: dict[str, str]) -> _Waiter:
+        self._resume_locked()
+        waiter = self._waiters.get(key)
+        if waiter is not None and not waiter.request.messages:
+            waiter.request = request  # a resumed job's entry: now we know the request
+        if waiter is None:
+            waiter = _Waiter(request, meta, size=len(json.dumps(chat_body(request))) + 200)
+            self._waiters[key] = waiter
+            self._queue.append(key)
+            self._last_enqueue = time.monotonic()
+        return waiter
+
+    def _start_flusher(self) -> None:
+        with self._lock:
+            if self._queue and (self._flusher is None or not self._flusher.is_alive()):
+                self._flusher = threading.Thread(target=self._flush_loop, daemon=True)
+                self._flusher.start()
+        for job in self._to_resume:
+            threading.Thread(target=self._run_job, args=(job,), daemon=True).start()
+        self._to_resume = []
+
     def resume(self) -> None:
         """Once per process: pick up this alias's unfinished jobs instead of resubmitting them."""
         with self._lock:
-            if self._resumed:
-                return
-            self._resumed = True
-            open_jobs = [
-                j for j in self.store.all(BatchJob) if j.alias == self.alias and j.status not in FINAL
-            ]
-            for job in open_jobs:
-                for key, meta in job.entries.items():
-                    placeholder = _Waiter(ChatRequest(model=self.model.model, messages=[]), meta)
-                    self._waiters.setdefault(key, placeholder)
+            self._resume_locked()
+        self._start_flusher()
+
+    def _resume_locked(self) -> None:
+        if self._resumed:
+            return
+        self._resumed = True
+        open_jobs = [j for j in self.store.all(BatchJob) if j.alias == self.alias and j.status not in FINAL]
         for job in open_jobs:
-            threading.Thread(target=self._run_job, args=(job,), daemon=True).start()
+            for key, meta in job.entries.items():
+                placeholder = _Waiter(ChatRequest(model=self.model.model, messages=[]), meta)
+                self._waiters.setdefault(key, placeholder)
+        self._to_resume.extend(open_jobs)
 
     # ---- job lifecycle ---------------------------------------------------------------------
     def _flush_loop(self) -> None:
@@ -146,11 +207,12 @@ class BatchRunner:
             self._sleep(min(0.1, linger) if linger > 0 else 0.01)
             with self._lock:
                 if not self._queue:
+                    self._flusher = None  # under the lock: a new request starts a new flusher
                     return
                 idle = time.monotonic() - self._last_enqueue
-                if len(self._queue) < self.model.batch_max_requests and idle < linger:
-                    continue
-                keys = self._queue[: self.model.batch_max_requests]
+                keys = self._next_job_keys()
+                if len(keys) == len(self._queue) and idle < linger:
+                    continue  # more may come: a whole stage's requests go in as few jobs as allowed
                 del self._queue[: len(keys)]
                 entries = {k: self._waiters[k].meta for k in keys}
             job = BatchJob(
@@ -159,6 +221,18 @@ class BatchRunner:
             )
             self.store.put([job])
             threading.Thread(target=self._run_job, args=(job,), daemon=True).start()
+
+    def _next_job_keys(self) -> list[str]:
+        """The queued keys that fit one job: at most ``batch_max_requests`` and ``batch_max_bytes``."""
+        keys: list[str] = []
+        size = 0
+        for key in self._queue[: self.model.batch_max_requests]:
+            line = self._waiters[key].size
+            if keys and size + line > self.model.batch_max_bytes:
+                break
+            keys.append(key)
+            size += line
+        return keys
 
     def _run_job(self, job: BatchJob) -> None:
         """Create (if needed), wait for, and file one job; resubmit what failed, round by round."""
@@ -286,7 +360,7 @@ class BatchRunner:
             status or 500, str(error.get("code") or ""), str(error.get("message") or ""), self.model.model
         )
         self._record_failed(job, [key], problem)
-        if isinstance(problem, FatalError):
+        if isinstance(problem, FatalError | RequestRejectedError):
             self._fail([key], problem)
             return key
         return None  # expired, 429, 5xx: next round
@@ -296,15 +370,12 @@ class BatchRunner:
         them. One store write for all of them (a failed job can hold thousands)."""
         if not keys:
             return
-        records = []
-        for key in keys:
-            meta = job.entries[key]
-            records.append(failed_request_call(
-                run_id=meta.get("run_id", ""), stage=meta.get("stage", ""), item_id=meta.get("item_id", ""),
-                provider=self.model.provider, alias=self.alias, prompt_name=meta.get("prompt_name", ""),
-                prompt_hash=meta.get("prompt_hash", ""), params=self._params(job), request_hash=key,
-                attempt=job.batch_id or job.id, message=f"batch {job.batch_id}: {problem}",
-            ))
+        records = [
+            failed_request_call(
+                self._origin(job, key), job.batch_id or job.id, f"batch {job.batch_id}: {problem}"
+            )
+            for key in keys
+        ]
         self.store.put(records)
         if self._notify is not None:
             for record in records:
@@ -314,20 +385,16 @@ class BatchRunner:
         return {"temperature": self.model.temperature, "max_tokens": self.model.max_tokens,
                 "seed": self.model.seed, "batch_id": job.batch_id}
 
+    def _origin(self, job: BatchJob, key: str) -> CallOrigin:
+        return CallOrigin.from_meta(job.entries[key], provider=self.model.provider, alias=self.alias,
+                                    params=self._params(job), request_hash=key)
+
     def _deliver(self, job: BatchJob, key: str, answer: ChatResponse) -> None:
         meta = job.entries[key]
         self.cache.put(key, self.model.provider, self.model.model, meta.get("prompt_hash", ""), answer,
                        meta.get("prompt_name", ""))
-        record = LLMCall(
-            id=content_id("call", meta.get("run_id", ""), key),
-            run_id=meta.get("run_id", ""), stage=meta.get("stage", ""), item_id=meta.get("item_id", ""),
-            provider=self.model.provider, model_alias=self.alias, served_model=answer.served_model,
-            prompt_name=meta.get("prompt_name", ""), prompt_hash=meta.get("prompt_hash", ""),
-            params=self._params(job),
-            request_hash=key, cached=False, tokens_in=answer.tokens_in, tokens_out=answer.tokens_out,
-            cost_usd=call_cost(self.model, answer.tokens_in, answer.tokens_out, batch=True),
-            finish_reason=answer.finish_reason, created_at=datetime.now(UTC),
-        )
+        cost = call_cost(self.model, answer.tokens_in, answer.tokens_out, batch=True)
+        record = answered_call(self._origin(job, key), answer, cached=False, cost_usd=cost)
         self.store.put([record])
         if self._notify is not None:
             self._notify(record)
@@ -335,11 +402,11 @@ class BatchRunner:
             waiter = self._waiters.pop(key, None)
         if waiter is not None:
             waiter.response = answer
-            waiter.done.set()
+            waiter.resolve()
 
     def _fail(self, keys: list[str], error: ProviderError) -> None:
         with self._lock:
             waiters = [self._waiters.pop(k) for k in keys if k in self._waiters]
         for waiter in waiters:
             waiter.error = error
-            waiter.done.set()
+            waiter.resolve()

@@ -1,29 +1,35 @@
-"""Structured LLM calls that never fail silently.
+"""Structured LLM calls that never fail silently, many at a time on one event loop.
 
 One call = cache lookup, else a provider request with retries and backoff; then parse and
 check the answer. Errors found by the checks trigger a repair turn that shows the model what
 was wrong; if the answer is still invalid after the allowed repairs the caller gets
-``InvalidOutputError`` (and records the item as failed): never an empty row. Every request,
-paid or served from cache, becomes an ``LLMCall`` record.
+``InvalidOutputError`` (and records the item as failed): never an empty row. A request the
+provider refuses for this item alone (context length, content policy) raises
+``RequestRejectedError`` for the stage to drop the item; only errors that concern every
+request (bad key, quota, budget) are fatal. Every request, paid or served from cache,
+becomes an ``LLMCall`` record (built in ``call_records``).
+
+The methods are coroutines (``astructured``, ``atext``): the streaming engine keeps hundreds
+of them in flight. ``structured`` and ``text`` are the same calls for synchronous callers
+(corrections, evaluations, tests); they run on the registry's event loop.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
-from pipeline.hashing import content_id
 from pipeline.llm.cache import ResponseCache, request_key
-from pipeline.llm.call_records import failed_request_call
+from pipeline.llm.call_records import CallOrigin, answered_call, failed_request_call
 from pipeline.llm.errors import RateLimitedError
-from pipeline.llm.pricing import call_cost, estimate_tokens
+from pipeline.llm.pricing import call_cost
 from pipeline.llm.registry import ModelRegistry
-from pipeline.llm.types import ChatRequest, ChatResponse, RetryableError
+from pipeline.llm.types import ChatRequest, ChatResponse, RequestRejectedError, RetryableError
 from pipeline.prompts import Prompt
 from pipeline.store import Store
 from schemas.config import ModelConfig, Severity
@@ -78,55 +84,48 @@ class LLMClient:
     """Makes structured calls for one stage of one run."""
 
     def __init__(
-        self,
-        registry: ModelRegistry,
-        cache: ResponseCache,
-        store: Store,
-        run_id: str,
-        stage: str,
-        sleep: Callable[[float], None] = time.sleep,
+        self, registry: ModelRegistry, cache: ResponseCache, store: Store, run_id: str, stage: str
     ) -> None:
         self.registry = registry
         self.cache = cache
         self.store = store
         self.run_id = run_id
         self.stage = stage
-        self._sleep = sleep
 
+    # ---- synchronous callers -------------------------------------------------------------
     def structured(
-        self,
-        alias: str,
-        prompt: Prompt,
-        variables: dict[str, str],
-        spec: OutputSpec[T],
-        item_id: str,
+        self, alias: str, prompt: Prompt, variables: dict[str, str], spec: OutputSpec[T], item_id: str,
+        repair_attempts: int = 1,
+    ) -> StructuredResult[T]:
+        """``astructured`` for code that is not a coroutine (runs on the registry's loop)."""
+        return self.registry.run_sync(
+            self.astructured(alias, prompt, variables, spec, item_id, repair_attempts)
+        )
+
+    def text(self, alias: str, prompt: Prompt, variables: dict[str, str], item_id: str) -> ChatResponse:
+        """``atext`` for code that is not a coroutine (runs on the registry's loop)."""
+        return self.registry.run_sync(self.atext(alias, prompt, variables, item_id))
+
+    # ---- coroutines ---------------------------------------------------------------------------
+    async def astructured(
+        self, alias: str, prompt: Prompt, variables: dict[str, str], spec: OutputSpec[T], item_id: str,
         repair_attempts: int = 1,
     ) -> StructuredResult[T]:
         """Ask ``alias`` for an answer matching ``spec``; repair invalid answers up to N times."""
         model = self.registry.model(alias)
         messages = prompt.messages(**variables)
-        issues: list[Issue] = []
         repairs_left = repair_attempts
         # Truncated, filtered or non-JSON answers are the provider's hiccup more than the
         # model misreading the task: they get their own allowance (max_retries) so that a
         # run under injected faults still completes every item.
         format_left = model.max_retries
         while True:
-            request = ChatRequest(
-                model=model.model,
-                messages=messages,
-                temperature=model.temperature,
-                max_tokens=model.max_tokens,
-                seed=model.seed,
-                schema_name=spec.name,
-                response_schema=spec.schema,
-                structured_mode=model.structured_output,
-                prompt_hash=prompt.hash,
-            )
-            response, key = self._send(alias, model, prompt, request, item_id)
+            request = self._request(model, prompt, messages, spec)
+            response, origin = await self._send(alias, model, prompt, request, item_id)
             value, issues = validate_answer(response, spec)
             errors = [i for i in issues if i.severity == "error"]
-            self._mark_outcome(alias, model, prompt, request, key, response, item_id, errors)
+            if errors:
+                self._mark_invalid(model, origin, response, errors)
             if value is not None and not errors:
                 warnings = [i for i in issues if i.severity == "warning"]
                 return StructuredResult(value=value, served_model=response.served_model, warnings=warnings)
@@ -142,71 +141,99 @@ class LLMClient:
                 {"role": "user", "content": repair_message(errors)},
             ]
 
-    def text(self, alias: str, prompt: Prompt, variables: dict[str, str], item_id: str) -> ChatResponse:
+    async def atext(
+        self, alias: str, prompt: Prompt, variables: dict[str, str], item_id: str
+    ) -> ChatResponse:
         """One free-text answer, cached and recorded but never repaired or retried for content.
 
         Evaluations count an unusable answer (an "X", prose, an out-of-range score) as a
         finding about the model, so they take the raw text and parse it themselves.
         """
         model = self.registry.model(alias)
-        request = ChatRequest(
-            model=model.model,
-            messages=prompt.messages(**variables),
-            temperature=model.temperature,
-            max_tokens=model.max_tokens,
-            seed=model.seed,
-            prompt_hash=prompt.hash,
-        )
-        response, _key = self._send(alias, model, prompt, request, item_id)
+        request = self._request(model, prompt, prompt.messages(**variables), None)
+        response, _origin = await self._send(alias, model, prompt, request, item_id)
         return response
 
-    def _send(
+    @staticmethod
+    def _request(
+        model: ModelConfig, prompt: Prompt, messages: list[dict[str, str]], spec: OutputSpec[Any] | None
+    ) -> ChatRequest:
+        return ChatRequest(
+            model=model.model, messages=messages, temperature=model.temperature, max_tokens=model.max_tokens,
+            seed=model.seed, schema_name=spec.name if spec else None,
+            response_schema=spec.schema if spec else None, structured_mode=model.structured_output,
+            prompt_hash=prompt.hash,
+        )
+
+    async def _send(
         self, alias: str, model: ModelConfig, prompt: Prompt, request: ChatRequest, item_id: str
-    ) -> tuple[ChatResponse, str]:
-        provider_name = model.provider
-        key = request_key(provider_name, request)
+    ) -> tuple[ChatResponse, CallOrigin]:
+        key = request_key(model.provider, request)
+        origin = CallOrigin(
+            run_id=self.run_id, stage=self.stage, item_id=item_id, provider=model.provider, alias=alias,
+            prompt_name=prompt.name, prompt_hash=prompt.hash, params=request.params(), request_hash=key,
+        )
         cached = self.cache.get(key)
         if cached is not None:
-            self._record(alias, model, prompt, request, key, cached, item_id, cached=True)
-            return cached, key
-        budget = self.registry.budget
-        tokens_in = estimate_tokens("".join(m["content"] for m in request.messages))
+            self._put_call(answered_call(origin, cached, cached=True, cost_usd=0.0))
+            return cached, origin
+        tokens_in = self.registry.estimate_tokens(model, request)
         if model.batch:
-            worst = call_cost(model, tokens_in, request.max_tokens, batch=True)
-            held = budget.reserve(worst, f"a batch request to {alias}")
-            try:
-                meta = {"item_id": item_id, "stage": self.stage, "prompt_name": prompt.name,
-                        "prompt_hash": prompt.hash, "run_id": self.run_id}
-                runner = self.registry.batcher(alias, self.store, self.cache)
-                response = runner.submit(key, request, meta)
-            except BaseException:
-                budget.settle(held, 0.0)
-                raise
-            budget.settle(held, call_cost(model, response.tokens_in, response.tokens_out, batch=True))
-            return response, key  # the runner has cached and recorded it
+            return await self._send_batch(alias, model, prompt, request, origin, tokens_in), origin
+        response = await self._send_direct(alias, model, request, origin, tokens_in)
+        self.cache.put(key, model.provider, model.model, prompt.hash, response, prompt.name)
+        cost = call_cost(model, response.tokens_in, response.tokens_out)
+        self._put_call(answered_call(origin, response, cached=False, cost_usd=cost))
+        return response, origin
+
+    async def _send_batch(
+        self, alias: str, model: ModelConfig, prompt: Prompt, request: ChatRequest, origin: CallOrigin,
+        tokens_in: int,
+    ) -> ChatResponse:
+        budget = self.registry.budget
+        held = budget.reserve(call_cost(model, tokens_in, request.max_tokens, batch=True),
+                              f"a batch request to {alias}")
+        try:
+            meta = {"item_id": origin.item_id, "stage": self.stage, "prompt_name": prompt.name,
+                    "prompt_hash": prompt.hash, "run_id": self.run_id}
+            runner = self.registry.batcher(alias, self.store, self.cache)
+            response = await runner.submit_async(origin.request_hash, request, meta)
+        except BaseException:
+            budget.settle(held, 0.0)
+            raise
+        budget.settle(held, call_cost(model, response.tokens_in, response.tokens_out, batch=True))
+        return response  # the runner has cached and recorded it
+
+    async def _send_direct(
+        self, alias: str, model: ModelConfig, request: ChatRequest, origin: CallOrigin, tokens_in: int
+    ) -> ChatResponse:
+        """Send until answered: 429s pause the alias, transient errors back off, rejections drop."""
+        budget = self.registry.budget
         provider = self.registry.provider(alias)
         limiter = self.registry.limiters[alias]
+        gate = self.registry.gates[alias]
         delay = 1.0
-        failures = 0
-        throttles = 0
-        attempt = 0
+        failures = throttles = attempt = 0
         while True:
             attempt += 1
             held = budget.reserve(call_cost(model, tokens_in, request.max_tokens), f"a request to {alias}")
+            latency: float | None = None
+            await gate.enter()
             try:
-                with self.registry.semaphores[alias]:
-                    permit = limiter.acquire(tokens_in)
-                    try:
-                        response = provider.complete(request)
-                    except BaseException:
-                        permit.release(None)
-                        raise
-                    permit.release(response.tokens_out)
+                permit = await limiter.acquire_async(tokens_in)
+                started = time.monotonic()
+                try:
+                    response = await provider.acomplete(request)
+                except BaseException:
+                    permit.release(None)
+                    raise
+                latency = time.monotonic() - started
+                permit.release(response.tokens_out)
             except RateLimitedError as exc:
                 # Not the item's fault: pause the whole alias and try again, without
                 # spending one of the item's retries (bounded so a dead endpoint still stops).
                 budget.settle(held, 0.0)
-                self._record_error(alias, model, prompt, request, key, item_id, attempt, str(exc))
+                self._put_call(failed_request_call(origin, attempt, str(exc)))
                 limiter.on_rate_limited(exc.retry_after_s)
                 throttles += 1
                 if throttles > MAX_THROTTLES:
@@ -214,106 +241,45 @@ class LLMClient:
                 continue
             except RetryableError as exc:
                 budget.settle(held, 0.0)
-                self._record_error(alias, model, prompt, request, key, item_id, attempt, str(exc))
+                self._put_call(failed_request_call(origin, attempt, str(exc)))
                 failures += 1
                 if failures > model.max_retries:
                     raise
                 wait = exc.retry_after_s if exc.retry_after_s is not None else delay
-                self._sleep(min(wait, 120.0) + random.uniform(0, 0.25 * delay))
+                await asyncio.sleep(min(wait, 120.0) + random.uniform(0, 0.25 * delay))
                 delay = min(delay * 2, 60.0)
                 continue
+            except RequestRejectedError as exc:
+                budget.settle(held, 0.0)
+                self._put_call(failed_request_call(origin, attempt, f"rejected ({exc.reason}): {exc}")
+                               .model_copy(update={"outcome": "rejected"}))
+                self.registry.on_rejected(alias, exc)
+                raise
             except BaseException:
                 budget.settle(held, 0.0)
                 raise
+            finally:
+                gate.leave(latency)
             budget.settle(held, call_cost(model, response.tokens_in, response.tokens_out))
-            self.cache.put(key, provider_name, model.model, prompt.hash, response, prompt.name)
-            self._record(alias, model, prompt, request, key, response, item_id, cached=False)
-            return response, key
-
-    def _record(
-        self,
-        alias: str,
-        model: ModelConfig,
-        prompt: Prompt,
-        request: ChatRequest,
-        key: str,
-        response: ChatResponse,
-        item_id: str,
-        cached: bool,
-        outcome: str = "ok",
-        error: str | None = None,
-        batch: bool = False,
-    ) -> None:
-        self._put_call(
-            LLMCall(
-                id=content_id("call", self.run_id, key),
-                run_id=self.run_id,
-                stage=self.stage,
-                item_id=item_id,
-                provider=model.provider,
-                model_alias=alias,
-                served_model=response.served_model,
-                prompt_name=prompt.name,
-                prompt_hash=prompt.hash,
-                params=request.params(),
-                request_hash=key,
-                cached=cached,
-                tokens_in=response.tokens_in,
-                tokens_out=response.tokens_out,
-                latency_s=0.0 if cached else response.latency_s,
-                cost_usd=0.0 if cached else call_cost(
-                    model, response.tokens_in, response.tokens_out, batch
-                ),
-                finish_reason=response.finish_reason,
-                outcome=outcome,  # type: ignore[arg-type]
-                error=error,
-                created_at=datetime.now(UTC),
-            )
-        )
+            self.registry.on_answered(alias)
+            return response
 
     def _put_call(self, call: LLMCall) -> None:
         self.store.put([call])
         self.registry.notify(call)
 
-    def _mark_outcome(
-        self,
-        alias: str,
-        model: ModelConfig,
-        prompt: Prompt,
-        request: ChatRequest,
-        key: str,
-        response: ChatResponse,
-        item_id: str,
-        errors: list[Issue],
+    def _mark_invalid(
+        self, model: ModelConfig, origin: CallOrigin, response: ChatResponse, errors: list[Issue]
     ) -> None:
-        if not errors:
-            return
+        """The answer of this request failed the checks: its record says so (kept, not deleted)."""
         error = "; ".join(f"{i.rule}: {i.message}" for i in errors)[:500]
-        existing = self.store.get(LLMCall, content_id("call", self.run_id, key))
+        existing = self.store.get(LLMCall, origin.answered_id)
         if existing is not None:
             self._put_call(existing.model_copy(update={"outcome": "invalid_output", "error": error}))
             return
-        self._record(
-            alias, model, prompt, request, key, response, item_id,
-            cached=True, outcome="invalid_output", error=error,
-        )
-
-    def _record_error(
-        self,
-        alias: str,
-        model: ModelConfig,
-        prompt: Prompt,
-        request: ChatRequest,
-        key: str,
-        item_id: str,
-        attempt: int,
-        message: str,
-    ) -> None:
-        self._put_call(failed_request_call(
-            run_id=self.run_id, stage=self.stage, item_id=item_id, provider=model.provider, alias=alias,
-            prompt_name=prompt.name, prompt_hash=prompt.hash, params=request.params(),
-            request_hash=key, attempt=attempt, message=message,
-        ))
+        # A batch answer is recorded by the runner under its own run; mark it in this run.
+        self._put_call(answered_call(origin, response, cached=True, cost_usd=0.0,
+                                     outcome="invalid_output", error=error))
 
 
 def repair_message(errors: list[Issue]) -> str:

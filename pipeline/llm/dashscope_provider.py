@@ -13,11 +13,12 @@ import json
 import time
 from typing import Any
 
+import aiohttp
 import dashscope
 import requests
 
 from pipeline.llm.errors import classify_status
-from pipeline.llm.types import ChatRequest, ChatResponse, RetryableError
+from pipeline.llm.types import ChatRequest, ChatResponse, RequestRejectedError, RetryableError
 
 NATIVE_PATH = "/api/v1"
 COMPATIBLE_PATH = "/compatible-mode/v1"
@@ -57,8 +58,7 @@ class DashScopeProvider:
         self._api_key = api_key
         self.timeout_s = timeout_s
 
-    def complete(self, request: ChatRequest) -> ChatResponse:
-        """Send one generation request; classify failures as retryable or fatal."""
+    def _kwargs(self, request: ChatRequest) -> dict[str, Any]:
         kwargs: dict[str, Any] = {
             "model": request.model,
             "messages": schema_hint(request),
@@ -74,30 +74,55 @@ class DashScopeProvider:
             kwargs["response_format"] = {"type": "json_object"}
         if self.base_url:
             kwargs["base_address"] = self.base_url
+        return kwargs
+
+    def complete(self, request: ChatRequest) -> ChatResponse:
+        """Send one generation request; classify failures as retryable, rejected or fatal."""
         started = time.monotonic()
         try:
-            result = dashscope.Generation.call(**kwargs)
+            result = dashscope.Generation.call(**self._kwargs(request))
         except (requests.Timeout, requests.ConnectionError) as exc:
             raise RetryableError(f"{request.model}: {type(exc).__name__}") from exc
         except (ValueError, requests.RequestException) as exc:
             raise RetryableError(f"{request.model}: unreadable response: {type(exc).__name__}") from exc
-        latency = time.monotonic() - started
-        status = int(getattr(result, "status_code", 0) or 0)
-        code = str(getattr(result, "code", "") or "")
-        if status == 400 and code == "DataInspectionFailed":
-            # DashScope's moderation answers 400 instead of a finish reason: same handling.
-            return ChatResponse(text="", finish_reason="content_filter", served_model=request.model,
-                                latency_s=latency)
-        if status != 200:
-            headers = getattr(result, "headers", None) or {}
-            raise classify_status(
-                status, code, str(getattr(result, "message", "") or ""),
-                request.model, headers,
-            )
-        return parse_generation(
-            getattr(result, "output", None) or {}, getattr(result, "usage", None) or {},
-            request.model, latency,
-        )
+        return interpret(result, request.model, time.monotonic() - started)
+
+    async def acomplete(self, request: ChatRequest) -> ChatResponse:
+        """The same request through the SDK's asyncio client (``AioGeneration``)."""
+        started = time.monotonic()
+        try:
+            result = await dashscope.AioGeneration.call(**self._kwargs(request))
+        except (TimeoutError, aiohttp.ClientConnectionError, aiohttp.ServerTimeoutError) as exc:
+            raise RetryableError(f"{request.model}: {type(exc).__name__}") from exc
+        except (ValueError, aiohttp.ClientError) as exc:
+            raise RetryableError(f"{request.model}: unreadable response: {type(exc).__name__}") from exc
+        return interpret(result, request.model, time.monotonic() - started)
+
+    async def aclose(self) -> None:
+        """Nothing pooled to close: the SDK opens a session per call."""
+
+
+def interpret(result: Any, model: str, latency: float) -> ChatResponse:
+    """A native SDK result (sync or async) as a ChatResponse, or the error it stands for.
+
+    The SDK reports failures as a response with ``status_code``/``code``/``message``
+    instead of raising; the shared rules decide what they mean.
+    """
+    status = int(getattr(result, "status_code", 0) or 0)
+    code = str(getattr(result, "code", "") or "")
+    message = str(getattr(result, "message", "") or "")
+    if status == 400 and code == "DataInspectionFailed":
+        if "input" in message.lower():
+            # The prompt itself (this item's post) was refused: drop the item, do not retry.
+            raise RequestRejectedError(f"{model}: request rejected ({code}): {message}", "content_filter")
+        # DashScope's moderation of the answer comes as a 400 instead of a finish reason.
+        return ChatResponse(text="", finish_reason="content_filter", served_model=model, latency_s=latency)
+    if status != 200:
+        headers = getattr(result, "headers", None) or {}
+        raise classify_status(status, code, message, model, headers)
+    return parse_generation(
+        getattr(result, "output", None) or {}, getattr(result, "usage", None) or {}, model, latency,
+    )
 
 
 def parse_generation(output: Any, usage: Any, model: str, latency_s: float) -> ChatResponse:

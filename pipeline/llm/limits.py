@@ -12,6 +12,8 @@ gets longer and the send rate drops, then recovers step by step as requests succ
 
 from __future__ import annotations
 
+import asyncio
+import math
 import threading
 import time
 from collections import deque
@@ -23,7 +25,11 @@ from schemas.config import ModelConfig
 CLUSTER_WINDOW_S = 10.0
 CLUSTER_SIZE = 3
 MIN_FACTOR = 0.25
-EPSILON_S = 1e-6  # float rounding must not turn "now" into an endless series of tiny sleeps
+EPSILON_S = 1e-6
+THREAD_SLOTS = 16  # the thread path's default cap when max_concurrency is unset
+UNLIMITED_IN_FLIGHT = 256  # no rate limit and no cap: still bound sockets and memory
+INITIAL_LATENCY_S = 30.0  # before any answer is measured, assume the slow tail
+LATENCY_SAMPLES = 256  # float rounding must not turn "now" into an endless series of tiny sleeps
 
 
 class TokenBucket:
@@ -63,6 +69,7 @@ class Permit:
 
     limiter: RateLimiter
     tokens_out_reserved: float
+    slotted: bool = True
     released: bool = False
 
     def release(self, tokens_out: int | None = None) -> None:
@@ -86,7 +93,8 @@ class RateLimiter:
         self._clock = clock
         self._sleep = sleep
         self._lock = threading.Lock()
-        self._slots = threading.BoundedSemaphore(max(1, model.max_concurrency))
+        self._slots = threading.BoundedSemaphore(max(1, model.max_concurrency or THREAD_SLOTS))
+        self._async_locks: dict[int, asyncio.Lock] = {}
         now = clock()
         headroom = model.limit_headroom
         self._buckets: dict[str, TokenBucket] = {}
@@ -101,32 +109,74 @@ class RateLimiter:
         self.cooldown_until = now
         self._recent_429: deque[float] = deque()
         self._out_mean = float(model.max_tokens) / 2
+        self._in_mean = 500.0
         self.rate_limited = 0
         self.cooldowns = 0
 
     def acquire(self, tokens_in: int) -> Permit:
-        """Block until a request of ``tokens_in`` input tokens may be sent."""
+        """Block until a request of ``tokens_in`` input tokens may be sent (threads)."""
         self._slots.acquire()
         try:
             while True:
-                with self._lock:
-                    now = self._clock()
-                    out_guess = min(float(self.model.max_tokens), self._out_mean)
-                    wait = self.cooldown_until - now
-                    if wait <= EPSILON_S:
-                        amounts = {"rpm": 1.0, "tpm_in": float(tokens_in), "tpm_out": out_guess}
-                        wait = max(
-                            (b.wait_for(amounts[n], now, self.factor) for n, b in self._buckets.items()),
-                            default=0.0,
-                        )
-                        if wait <= EPSILON_S:
-                            for name, bucket in self._buckets.items():
-                                bucket.take(amounts[name])
-                            return Permit(self, out_guess)
+                wait, permit = self._try_take(tokens_in, slotted=True)
+                if permit is not None:
+                    return permit
                 self._sleep(min(wait, 30.0))
         except BaseException:
             self._slots.release()
             raise
+
+    async def acquire_async(self, tokens_in: int) -> Permit:
+        """Wait without blocking the event loop; waiters are served in arrival order.
+
+        Only the head of the queue polls the buckets, so thousands of waiting requests cost
+        one timer, and no request overtakes an earlier one (no starvation of big prompts).
+        In-flight bounds are the ``InFlightGate``'s job on this path, not ``max_concurrency``.
+        """
+        async with self._async_queue():
+            while True:
+                wait, permit = self._try_take(tokens_in, slotted=False)
+                if permit is not None:
+                    return permit
+                await asyncio.sleep(min(wait, 30.0))
+
+    def _async_queue(self) -> asyncio.Lock:
+        loop = asyncio.get_running_loop()
+        lock = self._async_locks.get(id(loop))
+        if lock is None:
+            lock = self._async_locks[id(loop)] = asyncio.Lock()
+        return lock
+
+    def _try_take(self, tokens_in: int, slotted: bool) -> tuple[float, Permit | None]:
+        """Take the request's tokens if every bucket has them; else say how long to wait."""
+        with self._lock:
+            now = self._clock()
+            out_guess = min(float(self.model.max_tokens), self._out_mean)
+            wait = self.cooldown_until - now
+            if wait > EPSILON_S:
+                return wait, None
+            amounts = {"rpm": 1.0, "tpm_in": float(tokens_in), "tpm_out": out_guess}
+            waits = (b.wait_for(amounts[n], now, self.factor) for n, b in self._buckets.items())
+            wait = max(waits, default=0.0)
+            if wait > EPSILON_S:
+                return wait, None
+            for name, bucket in self._buckets.items():
+                bucket.take(amounts[name])
+            self._in_mean = 0.9 * self._in_mean + 0.1 * tokens_in
+            return 0.0, Permit(self, out_guess, slotted=slotted)
+
+    def sustainable_rate(self) -> float | None:
+        """Requests per second the limits allow at the current mean request size (None = no limit)."""
+        with self._lock:
+            rates = []
+            headroom = self.model.limit_headroom
+            if self.model.rpm:
+                rates.append(self.model.rpm * headroom / 60)
+            if self.model.tpm_in:
+                rates.append(self.model.tpm_in * headroom / 60 / max(1.0, self._in_mean))
+            if self.model.tpm_out:
+                rates.append(self.model.tpm_out * headroom / 60 / max(1.0, self._out_mean))
+            return min(rates) if rates else None
 
     def _release(self, permit: Permit, tokens_out: int | None) -> None:
         with self._lock:
@@ -136,7 +186,8 @@ class RateLimiter:
                     bucket.refund(permit.tokens_out_reserved - tokens_out)
                 self._out_mean = 0.9 * self._out_mean + 0.1 * tokens_out
                 self.factor = min(1.0, self.factor + 0.02)
-        self._slots.release()
+        if permit.slotted:
+            self._slots.release()
 
     def on_rate_limited(self, retry_after_s: float | None) -> float:
         """A 429 arrived: pause the alias; slow down if 429s cluster. Returns the pause."""
@@ -154,3 +205,68 @@ class RateLimiter:
                 self._recent_429.clear()
             self.cooldown_until = max(self.cooldown_until, now + pause)
             return pause
+
+
+class InFlightGate:
+    """How many requests of one alias may be in flight at once, from Little's law (L = lambda * W).
+
+    A provider allowing ``lambda`` requests per second, each taking ``W`` seconds, is kept
+    busy by ``lambda * W`` open requests. A fixed worker count either starves a slow
+    provider (16 workers at 5 s latency send at most 192 RPM, whatever the tier allows) or
+    floods a fast one. So the bound follows the limits and the measured latency: the 95th
+    percentile of recent answers (slow answers must not empty the pipe), with 25% headroom.
+    The rate limiter still decides *when* each request goes; this gate only keeps memory
+    and sockets bounded. ``max_concurrency``, when set, is an extra cap on top.
+    """
+
+    def __init__(self, limiter: RateLimiter, cap: int | None) -> None:
+        self.limiter = limiter
+        self.cap = cap
+        self.in_flight = 0
+        self.peak = 0
+        self._latencies: deque[float] = deque(maxlen=LATENCY_SAMPLES)
+        self._waiters: deque[asyncio.Future[None]] = deque()
+
+    def latency_estimate(self) -> float:
+        """The 95th percentile of recent answer latencies (a pessimistic prior before any)."""
+        if not self._latencies:
+            return INITIAL_LATENCY_S
+        ordered = sorted(self._latencies)
+        return ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
+
+    def limit(self) -> int:
+        """The current bound on open requests."""
+        rate = self.limiter.sustainable_rate()
+        bound = UNLIMITED_IN_FLIGHT
+        if rate is not None:
+            bound = math.ceil(rate * self.latency_estimate() * 1.25) + 2
+        return max(1, min(bound, self.cap) if self.cap else bound)
+
+    async def enter(self) -> None:
+        """Wait for room (first come, first served)."""
+        if self.in_flight >= self.limit() or self._waiters:
+            future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            self._waiters.append(future)
+            try:
+                await future
+            except BaseException:
+                if not future.cancelled() and future.done():
+                    self._wake()  # pass on the room we were given
+                raise
+        self.in_flight += 1
+        self.peak = max(self.peak, self.in_flight)
+
+    def leave(self, latency_s: float | None) -> None:
+        """A request ended (``latency_s`` None when it failed before an answer)."""
+        self.in_flight -= 1
+        if latency_s is not None:
+            self._latencies.append(latency_s)
+        self._wake()
+
+    def _wake(self) -> None:
+        room = self.limit() - self.in_flight
+        while room > 0 and self._waiters:
+            future = self._waiters.popleft()
+            if not future.done():
+                future.set_result(None)
+                room -= 1

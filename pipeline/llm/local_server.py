@@ -10,6 +10,7 @@ loses no item to a crashed helper process.
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 import os
 import socket
@@ -196,3 +197,15 @@ class SupervisedLocalProvider:
         except RetryableError:
             self.server.restart_if_dead()
             raise
+
+    async def acomplete(self, request: ChatRequest) -> ChatResponse:
+        """The async form; the restart check (a process start) runs off the event loop."""
+        try:
+            return await self.inner.acomplete(request)
+        except RetryableError:
+            await asyncio.to_thread(self.server.restart_if_dead)
+            raise
+
+    async def aclose(self) -> None:
+        """Close the inner provider's connection pool."""
+        await self.inner.aclose()

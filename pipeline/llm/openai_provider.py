@@ -8,12 +8,15 @@ policy so that every attempt is visible and counted.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
+import httpx2 as sdk_httpx  # the HTTP library this openai version is built on (its pool limits)
 import openai
 
 from pipeline.llm.errors import classify_status
-from pipeline.llm.types import ChatRequest, ChatResponse, FatalError, RetryableError
+from pipeline.llm.types import ChatRequest, ChatResponse, FatalError, RequestRejectedError, RetryableError
 
 STRICT_UNSUPPORTED = ("maxLength", "minLength", "pattern", "format")
 
@@ -51,7 +54,9 @@ def response_format(request: ChatRequest) -> dict[str, Any] | None:
     return {"type": "json_object"}
 
 
-def classify_openai(exc: openai.APIStatusError, model: str) -> RetryableError | FatalError:
+def classify_openai(
+    exc: openai.APIStatusError, model: str
+) -> RetryableError | FatalError | RequestRejectedError:
     """Map an SDK status error to valact's retryable / fatal classes."""
     body = exc.body if isinstance(exc.body, dict) else {}
     error = body.get("error", body) if isinstance(body.get("error", body), dict) else {}
@@ -93,43 +98,85 @@ def parse_completion(data: dict[str, Any], model: str, latency_s: float) -> Chat
 
 
 class OpenAIProvider:
-    """Chat completions against one OpenAI-compatible base URL."""
+    """Chat completions against one OpenAI-compatible base URL, synchronous or asynchronous.
+
+    The async client (``acomplete``) is what the streaming engine uses: hundreds of requests
+    in flight cost one event loop, not one thread each. Its connection pool is sized for
+    ``max_connections`` so the pool never becomes a hidden concurrency cap.
+    """
 
     name = "openai"
 
-    def __init__(self, base_url: str | None, api_key: str | None, timeout_s: float) -> None:
-        self._client = openai.OpenAI(
-            base_url=base_url, api_key=api_key or "no-key-needed", max_retries=0, timeout=timeout_s
-        )
+    def __init__(
+        self, base_url: str | None, api_key: str | None, timeout_s: float, max_connections: int = 1000
+    ) -> None:
+        self._settings = {"base_url": base_url, "api_key": api_key or "no-key-needed",
+                          "max_retries": 0, "timeout": timeout_s}
+        self._max_connections = max_connections
+        self._client = openai.OpenAI(**self._settings)  # type: ignore[arg-type]
+        self._async: openai.AsyncOpenAI | None = None
 
     @property
     def sdk(self) -> openai.OpenAI:
         """The underlying SDK client (the batch runner uploads files and creates batches with it)."""
         return self._client
 
+    def _async_client(self) -> openai.AsyncOpenAI:
+        if self._async is None:
+            limits = sdk_httpx.Limits(max_connections=self._max_connections,
+                                  max_keepalive_connections=self._max_connections)
+            self._async = openai.AsyncOpenAI(
+                **self._settings,  # type: ignore[arg-type]
+                http_client=openai.DefaultAsyncHttpxClient(limits=limits),
+            )
+        return self._async
+
     def complete(self, request: ChatRequest) -> ChatResponse:
-        """Send one chat completion; map SDK errors to retryable or fatal."""
-        body = chat_body(request)
+        """Send one chat completion; map SDK errors to retryable, rejected or fatal."""
         started = time.monotonic()
-        try:
-            completion = self._client.chat.completions.create(**body)
-        except openai.APIStatusError as exc:
-            raise classify_openai(exc, request.model) from exc
-        except (openai.APITimeoutError, openai.APIConnectionError) as exc:
-            raise RetryableError(f"{request.model}: {type(exc).__name__}: {exc}") from exc
-        except (openai.APIResponseValidationError, ValueError) as exc:
-            # An unreadable response body (broken JSON from a proxy or a flaky server).
-            raise RetryableError(f"{request.model}: unreadable response: {exc}"[:300]) from exc
-        latency = time.monotonic() - started
-        if not completion.choices:
-            raise RetryableError("response had no choices")
-        choice = completion.choices[0]
-        usage = completion.usage
-        return ChatResponse(
-            text=choice.message.content or "",
-            finish_reason=choice.finish_reason,
-            tokens_in=usage.prompt_tokens if usage else 0,
-            tokens_out=usage.completion_tokens if usage else 0,
-            served_model=completion.model or request.model,
-            latency_s=latency,
-        )
+        with sdk_errors(request.model):
+            completion = self._client.chat.completions.create(**chat_body(request))
+        return completion_response(completion, request.model, time.monotonic() - started)
+
+    async def acomplete(self, request: ChatRequest) -> ChatResponse:
+        """The same request without blocking the event loop."""
+        started = time.monotonic()
+        with sdk_errors(request.model):
+            completion = await self._async_client().chat.completions.create(**chat_body(request))
+        return completion_response(completion, request.model, time.monotonic() - started)
+
+    async def aclose(self) -> None:
+        """Close the async connection pool (inside the loop that used it)."""
+        if self._async is not None:
+            await self._async.close()
+            self._async = None
+
+
+@contextmanager
+def sdk_errors(model: str) -> Iterator[None]:
+    """Translate the SDK's exceptions into valact's error classes (same for sync and async)."""
+    try:
+        yield
+    except openai.APIStatusError as exc:
+        raise classify_openai(exc, model) from exc
+    except (openai.APITimeoutError, openai.APIConnectionError) as exc:
+        raise RetryableError(f"{model}: {type(exc).__name__}: {exc}") from exc
+    except (openai.APIResponseValidationError, ValueError) as exc:
+        # An unreadable response body (broken JSON from a proxy or a flaky server).
+        raise RetryableError(f"{model}: unreadable response: {exc}"[:300]) from exc
+
+
+def completion_response(completion: Any, model: str, latency_s: float) -> ChatResponse:
+    """An SDK ``ChatCompletion`` as a ChatResponse."""
+    if not completion.choices:
+        raise RetryableError(f"{model}: response had no choices")
+    choice = completion.choices[0]
+    usage = completion.usage
+    return ChatResponse(
+        text=choice.message.content or "",
+        finish_reason=choice.finish_reason,
+        tokens_in=usage.prompt_tokens if usage else 0,
+        tokens_out=usage.completion_tokens if usage else 0,
+        served_model=completion.model or model,
+        latency_s=latency_s,
+    )

@@ -1,26 +1,39 @@
-"""Model aliases -> live providers. Starts the local model server only when an alias needs it."""
+"""Model aliases -> live providers. Starts the local model server only when an alias needs it.
+
+The registry also owns the run's event loop: every request of the run, from whatever
+thread it is asked, goes out from that one loop, so hundreds can be in flight without a
+thread each, and the limiters and in-flight gates see every request of an alias.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from pathlib import Path
+from typing import Any, TypeVar
 
 from pipeline.llm.batch import BatchRunner
 from pipeline.llm.cache import ResponseCache
 from pipeline.llm.dashscope_provider import DashScopeProvider, compatible_url
-from pipeline.llm.limits import RateLimiter
+from pipeline.llm.limits import InFlightGate, RateLimiter
 from pipeline.llm.local_server import LocalModelServer, SupervisedLocalProvider
 from pipeline.llm.openai_provider import OpenAIProvider
 from pipeline.llm.pricing import BudgetGuard
 from pipeline.llm.provider import Provider
-from pipeline.llm.types import FatalError
+from pipeline.llm.types import ChatRequest, FatalError, RequestRejectedError
 from pipeline.store import Store
 from schemas.config import ModelConfig, ProjectConfig
 from schemas.records import LLMCall
 
 LOCAL = "local"
+# This many rejections in a row, with no answer in between, mean the requests themselves are
+# wrong (a bad schema, a model that takes no JSON mode): stop instead of dropping every item.
+REJECTION_STREAK_LIMIT = 25
+
+T = TypeVar("T")
 
 
 class ModelRegistry:
@@ -33,14 +46,18 @@ class ModelRegistry:
         self._batchers: dict[str, BatchRunner] = {}
         self._local: LocalModelServer | None = None
         self._lock = threading.Lock()
+        self.limiters = {alias: RateLimiter(model) for alias, model in config.models.items()}
         # Aliases served by the local llama.cpp server share one slot: it answers one
         # request at a time, and queueing here keeps client timeouts honest.
-        local_slot = threading.Semaphore(1)
-        self.semaphores = {
-            alias: local_slot if model.base_url == LOCAL else threading.Semaphore(model.max_concurrency)
+        local_gate = InFlightGate(next(iter(self.limiters.values())), 1)
+        self.gates = {
+            alias: local_gate if model.base_url == LOCAL
+            else InFlightGate(self.limiters[alias], model.max_concurrency)
             for alias, model in config.models.items()
         }
-        self.limiters = {alias: RateLimiter(model) for alias, model in config.models.items()}
+        self._rejection_streak: dict[str, int] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_thread: threading.Thread | None = None
         self.budget = BudgetGuard(config.budget_usd, config.budget_total_usd, prior_spending_usd)
         # Called with every LLMCall record written (the CLI's live cost note listens here).
         self.listeners: list[Callable[[LLMCall], None]] = []
@@ -51,6 +68,52 @@ class ModelRegistry:
             return self.config.models[alias]
         except KeyError:
             raise FatalError(f"model alias {alias!r} is not defined under [models]") from None
+
+    def estimate_tokens(self, model: ModelConfig, request: ChatRequest) -> int:
+        """Input tokens of a request by this model's tokenizer estimate (limits, budget, context)."""
+        chars = sum(len(m["content"]) for m in request.messages)
+        return max(1, int(chars / model.chars_per_token))
+
+    def context_window(self, alias: str) -> int | None:
+        """The alias's context window in tokens (the local server's ``n_ctx`` for local aliases)."""
+        model = self.model(alias)
+        if model.context_tokens is not None:
+            return model.context_tokens
+        return self.config.local_server.n_ctx if model.base_url == LOCAL else None
+
+    def on_rejected(self, alias: str, error: RequestRejectedError) -> None:
+        """Count a rejection; a long streak of them stops the run (see REJECTION_STREAK_LIMIT)."""
+        with self._lock:
+            streak = self._rejection_streak.get(alias, 0) + 1
+            self._rejection_streak[alias] = streak
+        if streak >= REJECTION_STREAK_LIMIT:
+            raise FatalError(
+                f"{alias}: the last {streak} requests were all rejected ({error.reason}); "
+                f"this looks like a problem with every request, not with the items: {error}"
+            )
+
+    def on_answered(self, alias: str) -> None:
+        """An answer arrived: rejections so far were about their items."""
+        self._rejection_streak[alias] = 0
+
+    # ---- the run's event loop -------------------------------------------------------------
+    def loop(self) -> asyncio.AbstractEventLoop:
+        """The run's event loop, running in its own daemon thread (started on first use)."""
+        with self._lock:
+            if self._loop is None:
+                loop = asyncio.new_event_loop()
+                thread = threading.Thread(target=loop.run_forever, name="valact-llm-loop", daemon=True)
+                thread.start()
+                self._loop, self._loop_thread = loop, thread
+            return self._loop
+
+    def run_sync(self, coro: Coroutine[Any, Any, T]) -> T:
+        """Run a coroutine on the run's loop and wait for its result (from any other thread)."""
+        loop = self.loop()
+        if threading.current_thread() is self._loop_thread:
+            coro.close()
+            raise RuntimeError("run_sync called from the event loop itself: await the coroutine instead")
+        return asyncio.run_coroutine_threadsafe(coro, loop).result()
 
     def provider(self, alias: str) -> Provider:
         """The provider serving an alias, created on first use."""
@@ -74,7 +137,8 @@ class ModelRegistry:
         if model.provider == "openai":
             if model.base_url == LOCAL:
                 server = self._local_server()
-                return SupervisedLocalProvider(OpenAIProvider(server.base_url, None, model.timeout_s), server)
+                local = OpenAIProvider(server.base_url, None, model.timeout_s, 4)
+                return SupervisedLocalProvider(local, server)
             return OpenAIProvider(model.base_url, self._api_key(model), model.timeout_s)
         if model.provider == "dashscope":
             if model.base_url == LOCAL:
@@ -117,7 +181,27 @@ class ModelRegistry:
         return self._local
 
     def close(self) -> None:
-        """Stop the local server if this registry started one."""
+        """Close connections, stop the loop, and stop the local server if this registry started one."""
+        loop, thread = self._loop, self._loop_thread
+        if loop is not None and thread is not None:
+            providers = list(self._providers.values())
+
+            async def close_pools() -> None:
+                for provider in providers:
+                    try:
+                        await provider.aclose()
+                    except Exception:  # a pool that will not close must not keep the run open
+                        continue
+                # SDK sessions close in background tasks: let them finish before the loop stops.
+                others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+                if others:
+                    await asyncio.wait(others, timeout=2)
+
+            with contextlib.suppress(Exception):  # best effort: the process may be exiting
+                asyncio.run_coroutine_threadsafe(close_pools(), loop).result(timeout=10)
+            loop.call_soon_threadsafe(loop.stop)
+            thread.join(timeout=10)
+            self._loop = self._loop_thread = None
         with self._lock:
             if self._local is not None:
                 self._local.stop()

@@ -55,4 +55,15 @@ class RetryableError(ProviderError):
 
 
 class FatalError(ProviderError):
-    """Retrying will not help (bad key, exhausted quota, invalid request): stop the run."""
+    """Retrying will not help and no request can succeed (bad key, exhausted quota): stop the run."""
+
+
+class RequestRejectedError(ProviderError):
+    """The provider refused this one request (context length, content policy, invalid input).
+
+    It concerns the item, not the run: the stage drops the item with ``reason`` and goes on.
+    """
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason

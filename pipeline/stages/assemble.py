@@ -14,13 +14,17 @@ from __future__ import annotations
 
 import random
 from collections import defaultdict
+from collections.abc import Iterator
 from itertools import combinations
+from typing import ClassVar
 
 from pipeline.context import StageContext
 from pipeline.hashing import content_id, sha256_hex
 from pipeline.prompts import load_prompt
-from pipeline.stages.screen import drop_record, replace_drops
-from schemas.records import LETTERS, ActionCandidate, Question, QuestionOption, Scenario
+from pipeline.stage import Outcome, Stage, StageStats, drop_record
+from pipeline.stages.generate import candidate_id
+from pipeline.stages.screen import replace_drops
+from schemas.records import LETTERS, ActionCandidate, Drop, Question, QuestionOption, Scenario
 from schemas.values import ALL_VALUES, SchwartzValue
 
 STAGE = "assemble"
@@ -93,24 +97,58 @@ def assemble_scenario(
     return questions
 
 
-def run_assemble(ctx: StageContext) -> dict[str, int]:
-    """Assemble every scenario with a full candidate set; others are recorded as dropped."""
-    generators = ctx.config.generate.generators
-    seed = ctx.config.assemble.seed
-    prompt_hash = load_prompt("generate").hash
-    by_scenario: dict[str, list[ActionCandidate]] = defaultdict(list)
-    for cand in ctx.store.all(ActionCandidate):
-        if cand.prompt_hash == prompt_hash and cand.generator in generators:
-            by_scenario[cand.scenario_id].append(cand)
-    questions: list[Question] = []
-    drops = []
-    for scenario in ctx.store.all(Scenario):
+class AssembleStage(Stage[str]):
+    """The 5x4 design for every scenario with a full candidate set; one unit per scenario."""
+
+    name: ClassVar[str] = STAGE
+    reads = (Scenario, ActionCandidate)
+    writes = (Question, Drop)
+
+    def __init__(self) -> None:
+        self._questions: set[str] = set()
+        self._drops: list[Drop] = []
+        self._changed = 0
+
+    def total(self, ctx: StageContext) -> int:
+        """One unit per stored scenario."""
+        return ctx.store.count(Scenario)
+
+    def plan(self, ctx: StageContext) -> Iterator[str]:
+        """Scenario ids in id order."""
+        return iter(sorted(ctx.store.ids(Scenario)))
+
+    def run(self, ctx: StageContext, unit: str) -> Outcome:
+        """Assemble one scenario from its candidates (looked up by their stable ids)."""
+        scenario = ctx.store.get(Scenario, unit)
+        if scenario is None:
+            return Outcome("skipped")
+        generators = ctx.config.generate.generators
+        prompt_hash = load_prompt("generate").hash
+        ids = [candidate_id(unit, g, v) for g in generators for v in ALL_VALUES]
+        found = ctx.store.get_many(ActionCandidate, ids).values()
+        candidates = [c for c in found if c.prompt_hash == prompt_hash]
         try:
-            questions.extend(assemble_scenario(scenario, by_scenario[scenario.id], generators, seed))
+            questions = assemble_scenario(scenario, candidates, generators, ctx.config.assemble.seed)
         except AssemblyError as exc:
-            drops.append(drop_record(STAGE, scenario.id, "incomplete_candidates", str(exc)[:300]))
-    stale = ctx.store.ids(Question) - {q.id for q in questions}
-    ctx.store.delete(Question, stale)
-    changed = ctx.store.put(questions)
-    replace_drops(ctx, STAGE, drops)
-    return {"questions": len(questions), "changed": changed, "incomplete_scenarios": len(drops)}
+            self._drops.append(drop_record(STAGE, unit, "incomplete_candidates", str(exc)[:300]))
+            return Outcome("dropped", "incomplete_candidates", str(exc)[:300])
+        self._changed += ctx.store.put(questions)
+        self._questions.update(q.id for q in questions)
+        return Outcome.done()
+
+    def finish(self, ctx: StageContext, stats: StageStats) -> None:
+        """Questions of scenarios no longer selected go; the drops are exactly this run's."""
+        ctx.store.delete(Question, ctx.store.ids(Question) - self._questions)
+        replace_drops(ctx, STAGE, self._drops)
+        stats.facts.update({"questions": len(self._questions), "changed": self._changed,
+                            "incomplete_scenarios": len(self._drops)})
+
+
+def run_assemble(ctx: StageContext) -> dict[str, int]:
+    """Assemble every scenario (corrections and tests call this; flows go through the runner)."""
+    stage = AssembleStage()
+    stats = StageStats(STAGE)
+    for unit in stage.plan(ctx):
+        stats.count(stage.run(ctx, unit))
+    stage.finish(ctx, stats)
+    return {k: int(v) for k, v in stats.facts.items()}

@@ -3,28 +3,44 @@
 One call per (scenario, generator) returns all ten actions. Work already done for the
 current prompt version is skipped, so a re-run (or a run after a crash) only pays for what
 is missing. A pair whose answer stays invalid after repairs is recorded as a failure with
-the reasons and retried on the next run; it never turns into empty candidates.
+the reasons and retried on the next run; it never turns into empty candidates. In a build,
+scenarios arrive from screening the moment they are confirmed (``feed``), so generation
+starts while the last posts are still being screened.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+import asyncio
+from collections import Counter
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from typing import ClassVar
 
 from pipeline.context import StageContext
 from pipeline.hashing import content_id
-from pipeline.llm.client import InvalidOutputError, OutputSpec
-from pipeline.llm.types import RetryableError
+from pipeline.llm.client import LLMClient, OutputSpec
 from pipeline.prompts import load_prompt
+from pipeline.stage import ModelStage, Outcome, drop_id
 from pipeline.stages.action_rules import action_set_schema, check_action_set, parse_action_set
-from pipeline.stages.screen import drop_record
 from schemas.records import ActionCandidate, Drop, Scenario
 from schemas.values import ALL_VALUES, SchwartzValue
 
 STAGE = "generate"
 
 Pair = tuple[str, str]  # (scenario id, generator alias)
+
+
+@dataclass(frozen=True)
+class PairUnit:
+    """One generator's ten actions for one scenario."""
+
+    scenario: Scenario
+    generator: str
+
+    @property
+    def key(self) -> Pair:
+        """(scenario id, generator)."""
+        return (self.scenario.id, self.generator)
 
 
 def candidate_id(scenario_id: str, generator: str, value: SchwartzValue) -> str:
@@ -37,33 +53,44 @@ def value_list() -> str:
     return "\n".join(f"- {v.value}: {v.goal}" for v in ALL_VALUES)
 
 
+def done_pairs(ctx: StageContext) -> set[Pair]:
+    """Pairs with a full candidate set for the current prompt (streamed over the candidates)."""
+    prompt_hash = load_prompt("generate").hash
+    counts: Counter[Pair] = Counter()
+    for cand in ctx.store.iter(ActionCandidate):
+        if cand.prompt_hash == prompt_hash:
+            counts[(cand.scenario_id, cand.generator)] += 1
+    return {pair for pair, n in counts.items() if n >= len(ALL_VALUES)}
+
+
 def pending_pairs(ctx: StageContext) -> list[Pair]:
     """(scenario, generator) pairs without a full candidate set for the current prompt."""
-    prompt_hash = load_prompt("generate").hash
-    done: dict[Pair, int] = {}
-    for cand in ctx.store.all(ActionCandidate):
-        if cand.prompt_hash == prompt_hash:
-            key = (cand.scenario_id, cand.generator)
-            done[key] = done.get(key, 0) + 1
+    done = done_pairs(ctx)
     return [
         (sid, gen)
         for sid in sorted(ctx.store.ids(Scenario))
         for gen in ctx.config.generate.generators
-        if done.get((sid, gen), 0) < len(ALL_VALUES)
+        if (sid, gen) not in done
     ]
 
 
-def generate_pair(ctx: StageContext, scenario: Scenario, generator: str) -> list[ActionCandidate]:
-    """Ask one generator for the ten actions of one scenario; raises InvalidOutputError."""
+def action_spec(ctx: StageContext) -> OutputSpec[dict[SchwartzValue, str]]:
+    """The ten-actions answer: its schema, parser and the configured checks."""
     cfg = ctx.config.generate
-    prompt = load_prompt("generate")
-    spec = OutputSpec(
+    return OutputSpec(
         name="value_actions",
         schema=action_set_schema(cfg.max_chars),
         parse=parse_action_set,
         check=lambda actions: check_action_set(actions, cfg),
     )
-    result = ctx.llm(STAGE).structured(
+
+
+async def generate_pair(
+    ctx: StageContext, llm: LLMClient, scenario: Scenario, generator: str
+) -> list[ActionCandidate]:
+    """Ask one generator for the ten actions of one scenario; raises InvalidOutputError."""
+    prompt = load_prompt("generate")
+    result = await llm.astructured(
         generator,
         prompt,
         {
@@ -73,9 +100,9 @@ def generate_pair(ctx: StageContext, scenario: Scenario, generator: str) -> list
             "value_list": value_list(),
             "keys": ", ".join(v.value for v in ALL_VALUES),
         },
-        spec,
+        action_spec(ctx),
         item_id=scenario.id,
-        repair_attempts=cfg.repair_attempts,
+        repair_attempts=ctx.config.generate.repair_attempts,
     )
     warnings_by_value: dict[SchwartzValue, list[str]] = {}
     for issue in result.warnings:
@@ -97,45 +124,64 @@ def generate_pair(ctx: StageContext, scenario: Scenario, generator: str) -> list
     ]
 
 
-@dataclass
-class GenerateReport:
-    """Outcome of one batch of generation."""
+class GenerateStage(ModelStage[PairUnit]):
+    """Ten actions per generator per scenario, skipping what is already done."""
 
-    generated: int = 0
-    failed: list[Pair] = field(default_factory=list)
+    name: ClassVar[str] = STAGE
+    reads = (Scenario,)
+    writes = (ActionCandidate, Drop)
 
+    def __init__(self, feed: asyncio.Queue[Scenario | None] | None = None) -> None:
+        # Scenarios confirmed by a screening stage running alongside; None ends the feed.
+        self.feed = feed
 
-def generate_batch(
-    ctx: StageContext, pairs: list[Pair], on_progress: Callable[[int], None] | None = None
-) -> GenerateReport:
-    """Generate a batch of pairs concurrently; each finished pair is stored at once."""
-    report = GenerateReport()
-    scenarios = {sid: ctx.store.get(Scenario, sid) for sid, _ in pairs}
-    models = [ctx.config.models[g] for _, g in pairs]
-    workers = max(1, max((m.max_concurrency for m in models), default=1))
-    if any(m.batch for m in models):
-        # Batch mode: every pair of this batch should wait in the same batch job, so each
-        # pair needs its own waiting thread (the batch API, not threads, does the work).
-        workers = max(workers, len(pairs))
+    def aliases(self, ctx: StageContext) -> list[str]:
+        """The two generators."""
+        return list(ctx.config.generate.generators)
 
-    def one(pair: Pair) -> None:
-        sid, gen = pair
-        scenario = scenarios[sid]
-        if scenario is None:
-            return
-        item = f"{sid}:{gen}"
-        try:
-            candidates = generate_pair(ctx, scenario, gen)
-        except (InvalidOutputError, RetryableError) as exc:
-            ctx.store.put([drop_record(STAGE, item, "generation_failed", str(exc)[:500])])
-            report.failed.append(pair)
-        else:
-            ctx.store.put(candidates)
-            ctx.store.delete(Drop, [content_id("drop", STAGE, item)])
-            report.generated += 1
-        if on_progress:
-            on_progress(1)
+    def item_id(self, unit: PairUnit) -> str:
+        """Failures are recorded per (scenario, generator)."""
+        return f"{unit.scenario.id}:{unit.generator}"
 
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        list(pool.map(one, pairs))
-    return report
+    def failure_reason(self) -> str:
+        """The drop reason of a pair whose answer stayed invalid."""
+        return "generation_failed"
+
+    def total(self, ctx: StageContext) -> int:
+        """Pairs still to generate (with a feed: what the quota will bring)."""
+        if self.feed is not None:
+            cfg = ctx.config
+            return cfg.screen.quota_per_domain * len(cfg.domains) * len(cfg.generate.generators)
+        return len(pending_pairs(ctx))
+
+    def plan(self, ctx: StageContext) -> Iterator[PairUnit]:
+        """Every pending pair of the stored scenarios."""
+        pairs = pending_pairs(ctx)
+        for start in range(0, len(pairs), 500):
+            part = pairs[start:start + 500]
+            scenarios = ctx.store.get_many(Scenario, {sid for sid, _ in part})
+            for sid, gen in part:
+                if sid in scenarios:
+                    yield PairUnit(scenarios[sid], gen)
+
+    async def aplan(self, ctx: StageContext) -> AsyncIterator[PairUnit]:
+        """Fed scenarios first, as they come; then whatever else the store has pending."""
+        seen: set[Pair] = set()
+        if self.feed is not None:
+            done = done_pairs(ctx)
+            while (scenario := await self.feed.get()) is not None:
+                for gen in ctx.config.generate.generators:
+                    unit = PairUnit(scenario, gen)
+                    if unit.key not in done and unit.key not in seen:
+                        seen.add(unit.key)
+                        yield unit
+        for unit in self.plan(ctx):
+            if unit.key not in seen:
+                yield unit
+
+    async def arun(self, ctx: StageContext, llm: LLMClient, unit: PairUnit) -> Outcome:
+        """Generate and store one pair's ten candidates."""
+        candidates = await generate_pair(ctx, llm, unit.scenario, unit.generator)
+        ctx.store.put(candidates)
+        ctx.store.delete(Drop, [drop_id(STAGE, self.item_id(unit))])
+        return Outcome.done()

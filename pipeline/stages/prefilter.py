@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
 from pipeline.hashing import sha256_hex
 from schemas.config import ScreenConfig
@@ -72,24 +73,71 @@ def rule_first_person(post: Post, cfg: ScreenConfig) -> str | None:
 RULES: tuple[Rule, ...] = (rule_deleted, rule_nsfw, rule_too_short, rule_language, rule_first_person)
 
 
+@dataclass(frozen=True)
+class ContextLimit:
+    """One screener's context window, and what a screening prompt costs besides the post."""
+
+    alias: str
+    context_tokens: int
+    chars_per_token: float
+    overhead_chars: int
+    max_tokens: int
+
+    def tokens(self, post: Post) -> int:
+        """The screening prompt's size for this post, by this model's tokenizer estimate."""
+        chars = self.overhead_chars + len(post.subreddit) + len(post.title) + len(post.selftext)
+        return int(chars / self.chars_per_token)
+
+    def fits(self, post: Post) -> bool:
+        """Prompt plus answer fit the window."""
+        return self.tokens(post) + self.max_tokens <= self.context_tokens
+
+
+def rule_too_long(post: Post, limits: Iterable[ContextLimit]) -> tuple[str, str] | None:
+    """A post whose prompt would not fit a screener's window is dropped before any call.
+
+    Sending it would only earn a context-length error (or a silently truncated post).
+    """
+    for limit in limits:
+        if not limit.fits(post):
+            return "too_long", (
+                f"{limit.alias}: about {limit.tokens(post)} prompt tokens + {limit.max_tokens} answer "
+                f"> {limit.context_tokens} context"
+            )
+    return None
+
+
 def normalized_text_hash(post: Post) -> str:
     """Hash of title and body with case and whitespace folded, to catch exact reposts."""
     text = " ".join((post.title + " " + post.selftext).lower().split())
     return sha256_hex(text)
 
 
-def prefilter(posts: Iterable[Post], cfg: ScreenConfig) -> dict[str, tuple[str, str]]:
-    """Map post id -> (reason, detail) for every post the rules drop; the rest pass."""
+def prefilter(
+    posts: Iterable[Post], cfg: ScreenConfig, limits: Iterable[ContextLimit] = ()
+) -> dict[str, tuple[str, str]]:
+    """Map post id -> (reason, detail) for every post the rules drop; the rest pass.
+
+    One streaming pass keeps only (date, id, text hash) per passing post, so the store's
+    posts are never all in memory; duplicates keep the earliest post.
+    """
+    limits = list(limits)
     drops: dict[str, tuple[str, str]] = {}
-    first_seen: dict[str, Post] = {}
-    for post in sorted(posts, key=lambda p: (p.created_utc, p.id)):
+    passing: list[tuple[int, str, str]] = []
+    for post in posts:
         reason = next((r for r in (rule(post, cfg) for rule in RULES) if r is not None), None)
         if reason is not None:
             drops[post.id] = (reason, "")
             continue
-        digest = normalized_text_hash(post)
+        too_long = rule_too_long(post, limits)
+        if too_long is not None:
+            drops[post.id] = too_long
+            continue
+        passing.append((post.created_utc, post.id, normalized_text_hash(post)))
+    first_seen: dict[str, str] = {}
+    for _created, post_id, digest in sorted(passing):
         if digest in first_seen:
-            drops[post.id] = ("duplicate", f"same text as post {first_seen[digest].id}")
+            drops[post_id] = ("duplicate", f"same text as post {first_seen[digest]}")
         else:
-            first_seen[digest] = post
+            first_seen[digest] = post_id
     return drops

@@ -26,13 +26,14 @@ CHILD = """
 import json, sys
 from pipeline.config import load_config
 from pipeline.context import StageContext
-from pipeline.stages import collect, screen
+from pipeline.runner import run_stage
+from pipeline.stages import collect
+from pipeline.stages.screen import ScreenStage
 overrides = json.loads(sys.argv[1])
 config = load_config("demo", None, sys.argv[2], overrides)
 ctx = StageContext.open(config)
 collect.collect_dumps(ctx)
-screen.run_prefilter(ctx)
-screen.screen_domain(ctx, "Career & work")
+run_stage(ctx, ScreenStage())
 ctx.close()
 print("done")
 """

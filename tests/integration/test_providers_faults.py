@@ -10,7 +10,10 @@ import pytest
 from pipeline.config import load_config
 from pipeline.context import StageContext
 from pipeline.llm.report import failures_by_stage
-from pipeline.stages import collect, generate, screen
+from pipeline.runner import run_stage
+from pipeline.stages import collect
+from pipeline.stages.generate import GenerateStage
+from pipeline.stages.screen import ScreenStage
 from schemas.config import ProjectConfig
 from schemas.records import ActionCandidate, Drop, LLMCall, Scenario
 from tests.support.provider_sim import ProviderSim, SimConfig, valact_overrides
@@ -22,11 +25,8 @@ KEY = "sk-sim-faults-0123456789"
 def run_llm_stages(config: ProjectConfig) -> StageContext:
     ctx = StageContext.open(config)
     collect.collect_dumps(ctx)
-    screen.run_prefilter(ctx)
-    for domain in config.domains:
-        screen.screen_domain(ctx, domain)
-    screen.select_scenarios(ctx)
-    generate.generate_batch(ctx, generate.pending_pairs(ctx))
+    run_stage(ctx, ScreenStage())
+    run_stage(ctx, GenerateStage())
     return ctx
 
 

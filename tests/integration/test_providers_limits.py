@@ -16,8 +16,10 @@ from pipeline.llm.errors import BudgetExceededError
 from pipeline.llm.report import paid_calls
 from pipeline.llm.types import FatalError
 from pipeline.prompts import load_prompt
-from pipeline.stages import collect, generate, screen
-from pipeline.stages.screen import DECISION_SPEC
+from pipeline.runner import run_stage
+from pipeline.stages import collect
+from pipeline.stages.generate import GenerateStage, pending_pairs
+from pipeline.stages.screen import DECISION_SPEC, ScreenStage
 from schemas.records import ActionCandidate, LLMCall
 from tests.support.provider_sim import ProviderSim, SimConfig, valact_overrides
 
@@ -87,18 +89,15 @@ def test_budget_stops_cleanly_and_next_run_resumes(tmp_path: Path, monkeypatch: 
         free = load_config("demo", None, workspace, valact_overrides(sim))
         ctx = StageContext.open(free)
         collect.collect_dumps(ctx)
-        screen.run_prefilter(ctx)
-        for domain in free.domains:
-            screen.screen_domain(ctx, domain)
-        screen.select_scenarios(ctx)
+        run_stage(ctx, ScreenStage())
         ctx.close()
 
         budget = 0.03
         capped = load_config("demo", None, workspace, valact_overrides(sim, budget_usd=budget))
         ctx = StageContext.open(capped)
-        pairs = generate.pending_pairs(ctx)
+        pairs = pending_pairs(ctx)
         with pytest.raises(BudgetExceededError, match="budget"):
-            generate.generate_batch(ctx, pairs)
+            run_stage(ctx, GenerateStage())
         spent = sum(c.cost_usd for c in ctx.store.all(LLMCall) if c.run_id == ctx.run_id)
         done_first = ctx.store.count(ActionCandidate)
         ctx.close()
@@ -114,14 +113,14 @@ def test_budget_stops_cleanly_and_next_run_resumes(tmp_path: Path, monkeypatch: 
         lifetime = load_config("demo", None, workspace, capped_for_life)
         ctx = StageContext.open(lifetime)
         with pytest.raises(BudgetExceededError, match="workspace budget"):
-            generate.generate_batch(ctx, generate.pending_pairs(ctx))
+            run_stage(ctx, GenerateStage())
         after = sum(c.cost_usd for c in paid_calls(ctx.store.all(LLMCall)))
         ctx.close()
         assert before < after <= total_cap
 
         ctx = StageContext.open(free)
-        report = generate.generate_batch(ctx, generate.pending_pairs(ctx))
-        assert report.failed == []
+        stats = run_stage(ctx, GenerateStage())
+        assert stats.failed == 0 and pending_pairs(ctx) == []
         assert ctx.store.count(ActionCandidate) == len(pairs) * 10
         ctx.close()
         assert sim.paid_twice() == []

@@ -22,6 +22,7 @@ import email.policy
 import hashlib
 import json
 import math
+import random
 import threading
 import time
 import uuid
@@ -84,6 +85,15 @@ class SimConfig:
     """Behaviour of the simulator."""
 
     latency_s: float = 0.0
+    # A long-tailed latency instead of a fixed one: lognormal with this median and 99th
+    # percentile (GPT-4o-like: median 6 s, p99 30 s). Drawn per request from ``seed``.
+    latency_median_s: float | None = None
+    latency_p99_s: float | None = None
+    # Requests whose prompt is longer than this (about four characters per token) are
+    # answered 400 context_length_exceeded, as real providers do.
+    context_tokens: int | None = None
+    # Requests containing this text are refused with a 400 content-policy error.
+    reject_marker: str | None = None
     rpm: int | None = None
     tpm: int | None = None
     window_s: float = 60.0
@@ -110,6 +120,7 @@ class SimStats:
     batches_created: int = 0
     batch_polls: int = 0
     batch_error_lines: int = 0
+    refused: Counter[str] = field(default_factory=Counter)
     auth_headers: list[str] = field(default_factory=list)
 
 
@@ -121,6 +132,7 @@ class ProviderSim:
         self.stats = SimStats()
         self._lock = threading.RLock()
         self._window: deque[tuple[float, int]] = deque()
+        self._random = random.Random(self.config.seed)
         self._seen: Counter[str] = Counter()
         self.files: dict[str, bytes] = {}
         self.batches: dict[str, dict[str, Any]] = {}
@@ -213,6 +225,21 @@ class ProviderSim:
         with self._lock:
             self.stats.faults[kind] += 1
         return kind
+
+    def latency(self) -> float:
+        """This request's answer time: fixed, or drawn from the long-tailed distribution."""
+        cfg = self.config
+        if cfg.latency_median_s is None:
+            return cfg.latency_s
+        p99 = cfg.latency_p99_s or cfg.latency_median_s * 5
+        sigma = math.log(p99 / cfg.latency_median_s) / 2.326  # z of the 99th percentile
+        with self._lock:
+            draw = self._random.lognormvariate(math.log(cfg.latency_median_s), sigma)
+        return float(min(draw, p99 * 3))
+
+    def count_refusal(self, kind: str) -> None:
+        with self._lock:
+            self.stats.refused[kind] += 1
 
     def bill(self, digest: str) -> None:
         with self._lock:
@@ -400,16 +427,26 @@ class _Handler(BaseHTTPRequestHandler):
 
     # ---- chat --------------------------------------------------------------------------------
     def _gate(self, body: dict[str, Any]) -> tuple[str | None, str, bool]:
-        """Limits, latency and fault choice. Returns (fault, digest, rejected-already)."""
+        """Limits, latency and fault choice. Returns (fault, digest, rejected-already).
+
+        ``fault`` may also be ``context_length`` or ``rejected``: the request itself is
+        refused (400), whatever the fault injection would have chosen.
+        """
         sim = self.simulator
         messages, _ = _messages_and_schema(body)
-        wait = sim.admit(estimate_tokens("".join(str(m.get("content", "")) for m in messages)))
+        prompt = "".join(str(m.get("content", "")) for m in messages)
+        wait = sim.admit(estimate_tokens(prompt))
         if wait is not None:
             return None, "", True
         digest = body_hash(body)
+        if sim.config.context_tokens is not None and estimate_tokens(prompt) > sim.config.context_tokens:
+            return "context_length", digest, False
+        if sim.config.reject_marker and sim.config.reject_marker in prompt:
+            return "rejected", digest, False
         fault = sim.fault_for(digest)
-        if sim.config.latency_s:
-            time.sleep(sim.config.latency_s)
+        delay = sim.latency()
+        if delay:
+            time.sleep(delay)
         if fault == "timeout":
             time.sleep(sim.config.hang_s)
         return fault, digest, False
@@ -427,6 +464,19 @@ class _Handler(BaseHTTPRequestHandler):
         if limited:
             self._send(429, {"error": {"message": "Rate limit reached for requests", "type": "requests",
                                        "param": None, "code": "rate_limit_exceeded"}}, self._retry_headers())
+            return
+        if fault == "context_length":
+            self.simulator.count_refusal(fault)
+            self._send(400, {"error": {
+                "message": f"This model's maximum context length is {self.simulator.config.context_tokens} "
+                           "tokens. However, your messages resulted in more tokens.",
+                "type": "invalid_request_error", "param": "messages", "code": "context_length_exceeded"}})
+            return
+        if fault == "rejected":
+            self.simulator.count_refusal(fault)
+            self._send(400, {"error": {
+                "message": "Invalid prompt: your prompt was flagged as potentially violating our usage policy.",
+                "type": "invalid_request_error", "param": None, "code": "invalid_prompt"}})
             return
         if fault in ("server_error", "timeout"):
             self._send(503 if fault == "server_error" else 504,
@@ -446,6 +496,17 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(429, {"code": "Throttling.RateQuota",
                              "message": "Requests rate limit exceeded, please try again later.",
                              "request_id": rid}, self._retry_headers())
+            return
+        if fault == "context_length":
+            self.simulator.count_refusal(fault)
+            limit = self.simulator.config.context_tokens
+            self._send(400, {"code": "InvalidParameter", "request_id": rid,
+                             "message": f"Range of input length should be [1, {limit}]"})
+            return
+        if fault == "rejected":
+            self.simulator.count_refusal(fault)
+            self._send(400, {"code": "DataInspectionFailed", "request_id": rid,
+                             "message": "Input data may contain inappropriate content."})
             return
         if fault in ("server_error", "timeout"):
             self._send(500, {"code": "InternalError", "message": "An internal error has occured.",

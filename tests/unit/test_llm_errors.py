@@ -1,11 +1,11 @@
-"""Retryable versus fatal, for both providers' error vocabularies."""
+"""Retryable, rejected-for-this-item, or fatal, for both providers' error vocabularies."""
 
 from __future__ import annotations
 
 import pytest
 
 from pipeline.llm.errors import RateLimitedError, classify_status, retry_after
-from pipeline.llm.types import FatalError, RetryableError
+from pipeline.llm.types import FatalError, RequestRejectedError, RetryableError
 
 
 @pytest.mark.parametrize(
@@ -18,7 +18,11 @@ from pipeline.llm.types import FatalError, RetryableError
         (401, "invalid_api_key", FatalError),
         (401, "InvalidApiKey", FatalError),
         (403, "AccessDenied", FatalError),
-        (400, "invalid_request_error", FatalError),
+        (400, "invalid_request_error", RequestRejectedError),
+        (400, "context_length_exceeded", RequestRejectedError),
+        (400, "DataInspectionFailed", RequestRejectedError),
+        (404, "model_not_found", FatalError),
+        (400, "model_not_found", FatalError),
         (500, "InternalError", RetryableError),
         (503, "", RetryableError),
         (408, "", RetryableError),
@@ -42,3 +46,22 @@ def test_retry_after_headers() -> None:
     assert retry_after(None) is None
     error = classify_status(429, "rate_limit_exceeded", "slow down", "m", {"retry-after": "2"})
     assert isinstance(error, RetryableError) and error.retry_after_s == 2.0
+
+
+@pytest.mark.parametrize(
+    ("code", "message", "reason"),
+    [
+        ("context_length_exceeded", "This model's maximum context length is 128000 tokens",
+         "context_length_exceeded"),
+        ("invalid_request_error", "This model's maximum context length is 4096 tokens", "context_length_exceeded"),
+        ("invalid_prompt", "Invalid prompt: flagged as potentially violating our usage policy", "invalid_prompt"),
+        ("InvalidParameter", "Range of input length should be [1, 129024]", "context_length_exceeded"),
+        ("invalid_request_error", "'messages' must contain the word 'json'", "rejected"),
+        ("invalid_request_error", "Invalid schema for response_format 'x'", "invalid_schema"),
+    ],
+)
+def test_rejections_carry_the_providers_reason(code: str, message: str, reason: str) -> None:
+    error = classify_status(400, code, message, "gpt-4o")
+    assert isinstance(error, RequestRejectedError)
+    assert error.reason == reason
+    assert message[:40] in str(error)

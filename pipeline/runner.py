@@ -1,0 +1,146 @@
+"""Drive any stage through its contract: plan, run every unit, finish, and count.
+
+Stages that ask models run on the run's event loop through the streaming engine; the others
+run their units in order. Either way the caller gets one ``StageStats``, with the requests,
+tokens and cost of the stage's own calls counted from the ``LLMCall`` records as they are
+written, so the numbers in a progress bar, ``--json`` and a test are the same numbers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from pipeline.context import StageContext
+from pipeline.engine import UNBOUNDED, stream_units
+from pipeline.llm.client import InvalidOutputError
+from pipeline.llm.types import RequestRejectedError, RetryableError
+from pipeline.stage import ModelStage, Outcome, Stage, StageStats
+from schemas.records import LLMCall
+
+Progress = Callable[[StageStats, Outcome], None]
+
+
+class CallCounter:
+    """Adds the stage's call records to its stats as they are written (each record once)."""
+
+    def __init__(self, stats: StageStats, run_id: str) -> None:
+        self.stats = stats
+        self.run_id = run_id
+        self._seen: set[str] = set()
+        self._lock = threading.Lock()
+
+    def __call__(self, call: LLMCall) -> None:
+        """Count one call record of this stage and run."""
+        if call.stage != self.stats.stage or call.run_id != self.run_id:
+            return
+        with self._lock:
+            if call.id in self._seen:
+                return  # an answer re-marked invalid is the same request
+            self._seen.add(call.id)
+            if call.cached:
+                self.stats.cached += 1
+                return
+            self.stats.requests += 1
+            self.stats.tokens_in += call.tokens_in
+            self.stats.tokens_out += call.tokens_out
+            self.stats.cost_usd += call.cost_usd
+
+
+def run_stage(ctx: StageContext, stage: Stage[Any], on_progress: Progress | None = None) -> StageStats:
+    """Run one stage to the end and return its stats (fatal errors propagate after cleanup)."""
+    if isinstance(stage, ModelStage):
+        return run_together(ctx, [stage], on_progress)[0]
+    stats = StageStats(stage.name)
+    started = time.monotonic()
+    try:
+        for unit in stage.plan(ctx):
+            _count(stats, stage.run(ctx, unit), on_progress)
+        stage.finish(ctx, stats)
+        if stage.on_finished is not None:
+            stage.on_finished()
+    finally:
+        stats.seconds = time.monotonic() - started
+    return stats
+
+
+def run_together(
+    ctx: StageContext, stages: list[ModelStage[Any]], on_progress: Progress | None = None
+) -> list[StageStats]:
+    """Run model stages side by side on the run's loop (linked stages feed each other).
+
+    If one stops with a fatal error the others are cancelled; what finished is stored.
+    """
+    all_stats = [StageStats(stage.name) for stage in stages]
+    counters = [CallCounter(stats, ctx.run_id) for stats in all_stats]
+    ctx.registry.listeners.extend(counters)
+
+    async def one(stage: ModelStage[Any], stats: StageStats) -> None:
+        started = time.monotonic()
+        try:
+            await _run_model_stage(ctx, stage, stats, on_progress)
+            stage.finish(ctx, stats)
+            if stage.on_finished is not None:
+                stage.on_finished()
+        finally:
+            stats.seconds = time.monotonic() - started
+
+    async def main() -> None:
+        async with asyncio.TaskGroup() as group:
+            for stage, stats in zip(stages, all_stats, strict=True):
+                group.create_task(one(stage, stats))
+
+    try:
+        ctx.registry.run_sync(main())
+    except BaseExceptionGroup as group:
+        raise group.exceptions[0] from None
+    finally:
+        for counter in counters:
+            ctx.registry.listeners.remove(counter)
+    return all_stats
+
+
+def _count(stats: StageStats, outcome: Outcome, on_progress: Progress | None) -> None:
+    stats.count(outcome)
+    if on_progress is not None:
+        on_progress(stats, outcome)
+
+
+async def _run_model_stage(
+    ctx: StageContext, stage: ModelStage[Any], stats: StageStats, on_progress: Progress | None
+) -> None:
+    llm = ctx.llm(stage.name)
+
+    async def work(unit: Any) -> Outcome:
+        return await run_unit(ctx, stage, llm, unit)
+
+    await stream_units(stage.aplan(ctx), work, lambda _unit, outcome: _count(stats, outcome, on_progress),
+                       unit_window(ctx, stage.aliases(ctx)))
+
+
+async def run_unit(ctx: StageContext, stage: ModelStage[Any], llm: Any, unit: Any) -> Outcome:
+    """One unit, with the per-item errors turned into a recorded drop or failure."""
+    try:
+        return await stage.arun(ctx, llm, unit)
+    except RequestRejectedError as exc:
+        outcome = Outcome("dropped", exc.reason, str(exc))
+    except (InvalidOutputError, RetryableError) as exc:
+        outcome = Outcome("failed", stage.failure_reason(), str(exc))
+    stage.on_unit_error(ctx, unit, outcome)
+    return outcome
+
+
+def unit_window(ctx: StageContext, aliases: list[str]) -> int:
+    """How many units may be open: every alias's in-flight bound, or all of them in batch mode.
+
+    The gates decide how many *requests* go out; the window only has to be large enough
+    never to be the bottleneck, and small enough to keep memory flat on a long plan.
+    """
+    if any(ctx.config.models[a].batch for a in aliases):
+        return UNBOUNDED
+    gates = {id(ctx.registry.gates[a]): ctx.registry.gates[a] for a in aliases}
+    return max(4, sum(g.limit() for g in gates.values()) + 4)
+

@@ -1,0 +1,90 @@
+"""The pipeline's stages, in order: the one place that order is written down.
+
+Flows, ``valact build``, the CLI and the tests read it from here (a test checks that no
+other module spells the order out again). ``STREAMED_TOGETHER`` names the model stages a
+build runs side by side, so each scenario goes to generation the moment screening confirms
+it (not in batch mode, where each stage is one round of batch jobs).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any
+
+from pipeline.context import StageContext
+from pipeline.stage import Outcome, Stage, StageStats
+from pipeline.stages.assemble import AssembleStage
+from pipeline.stages.generate import GenerateStage
+from pipeline.stages.screen import ScreenStage
+from schemas.records import Question, Scenario
+
+STAGE_ORDER: tuple[str, ...] = ("collect", "screen", "generate", "assemble", "publish")
+STREAMED_TOGETHER: tuple[str, ...] = ("screen", "generate")
+
+
+class PublishStage(Stage[None]):
+    """Write the release folder: one unit, the release (the release package does the work)."""
+
+    name = "publish"
+    reads = (Question, Scenario)
+    writes = ()
+
+    def __init__(self, overwrite: bool = False) -> None:
+        self.overwrite = overwrite
+        self.facts: dict[str, Any] = {}
+
+    def total(self, ctx: StageContext) -> int:
+        """One release."""
+        return 1
+
+    def plan(self, ctx: StageContext) -> list[None]:
+        """The release is the only unit."""
+        return [None]
+
+    def run(self, ctx: StageContext, unit: None) -> Outcome:
+        """Build and write the release (or confirm it is unchanged)."""
+        from pipeline.stages.publish import publish_local  # heavy (pandas, pyarrow): only when publishing
+
+        result = publish_local(ctx, overwrite=self.overwrite)
+        self.facts = {"path": str(result.path), "changed": result.changed, "counts": result.manifest.counts}
+        return Outcome.done() if result.changed else Outcome("skipped")
+
+    def finish(self, ctx: StageContext, stats: StageStats) -> None:
+        """Where the release is."""
+        stats.facts.update(self.facts)
+
+
+@dataclass
+class StageOptions:
+    """Options a stage command passes to its stage."""
+
+    overwrite: bool = False
+
+
+def make_stage(name: str, options: StageOptions | None = None) -> Stage[Any]:
+    """A fresh stage object for one run (collect has its own flow: see flows.collect)."""
+    opts = options or StageOptions()
+    if name == "screen":
+        return ScreenStage()
+    if name == "generate":
+        return GenerateStage()
+    if name == "assemble":
+        return AssembleStage()
+    if name == "publish":
+        return PublishStage(opts.overwrite)
+    raise ValueError(f"no stage object for {name!r}; stages are {', '.join(STAGE_ORDER)}")
+
+
+def streamed_pair() -> tuple[ScreenStage, GenerateStage]:
+    """Screening wired to generation: confirmed scenarios flow straight into generation."""
+    feed: asyncio.Queue[Scenario | None] = asyncio.Queue()
+    screen = ScreenStage(on_selected=feed.put_nowait)
+    screen.on_finished = lambda: feed.put_nowait(None)
+    return screen, GenerateStage(feed)
+
+
+def streams_together(ctx: StageContext) -> bool:
+    """Screen and generate run side by side unless a model of either uses the batch API."""
+    aliases = [*ScreenStage().aliases(ctx), *GenerateStage().aliases(ctx)]
+    return not any(ctx.config.models[a].batch for a in aliases)
