@@ -1,12 +1,20 @@
 """The ``valact`` command line. Stage commands run Prefect flows; ``status`` and ``config``
-only read."""
+only read.
+
+Import rule for this module and its sub-CLIs (``flows/cli_*.py``): at module level only
+typer, rich's console and other sub-CLIs, so ``valact --help`` (and typer's completion)
+starts in well under a second. Everything else, our own modules included (pydantic
+configs, the store, the LLM layer, Prefect), is imported inside the command that needs
+it; each such import carries a short comment saying so. ``tests/unit/test_cli_help.py``
+checks that ``--help`` imports none of the heavy modules.
+"""
 
 from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -18,9 +26,10 @@ from flows.cli_cache import cache_app
 from flows.cli_evaluate import register as register_evaluate_commands
 from flows.cli_llm import BatchOpt, BudgetOpt, llm_overrides, print_llm_health
 from flows.cli_release import register as register_release_commands
-from pipeline.config import ConfigError, as_toml, load_config, redacted_view
-from pipeline.status import workspace_status
-from pipeline.store import NoWorkspaceError, Store, open_existing_store
+from flows.cli_server import server_app
+
+if TYPE_CHECKING:
+    from pipeline.store import Store
 
 app = typer.Typer(
     help=(
@@ -37,6 +46,7 @@ config_app = typer.Typer(help="Inspect the effective configuration.", no_args_is
 app.add_typer(config_app, name="config")
 app.add_typer(annotate_app, name="annotate")
 app.add_typer(cache_app, name="cache")
+app.add_typer(server_app, name="server")
 register_release_commands(app)
 register_evaluate_commands(app)
 console = Console(stderr=True)
@@ -69,6 +79,10 @@ def _ref(
     budget: float | None = None, batch: bool = False,
 ) -> Any:
     """Load the config (fail early and readably), set up Prefect, return the flow reference."""
+    # Imported here so `valact --help` stays fast (see the module docstring).
+    from flows.prefect_env import configure_prefect
+    from pipeline.config import ConfigError, load_config
+
     overrides: dict[str, Any] = {"screen": {"quota_per_domain": limit}} if limit else {}
     try:
         cfg = load_config(profile, config, workspace, overrides)
@@ -77,9 +91,12 @@ def _ref(
             cfg = load_config(profile, config, workspace, overrides)
     except ConfigError as exc:
         _fail(str(exc))
-    from flows.runtime import RunRef, configure_prefect
+    server = configure_prefect(Path(cfg.workspace))
+    if server is not None:
+        console.print(f"Prefect: runs at {server.ui_url}/runs (valact server for this workspace)")
+    # Only now may Prefect be imported (flows.runtime pulls in the pipeline and, through it, Prefect).
+    from flows.runtime import RunRef
 
-    configure_prefect(Path(cfg.workspace))
     return RunRef(
         profile=profile, config_path=str(config) if config else None,
         workspace=cfg.workspace, overrides=overrides,
@@ -87,8 +104,17 @@ def _ref(
 
 
 def _run(command: str, ref: Any, flow_call: Any) -> dict[str, Any]:
-    """Run a flow with progress bars, a run record, and readable errors."""
+    """Run a flow with progress bars, a run record, run artifacts and readable errors.
+
+    The flow runs under the Prefect tag ``run_tag(run_id)`` so its artifacts can be attached
+    to the top-level flow run after it returned (``flows.artifacts.publish_run_artifacts``).
+    """
+    # Imported when a command runs, after configure_prefect (see the module docstring).
+    from prefect import tags
+
+    from flows.artifacts import publish_run_artifacts, run_tag
     from flows.runtime import board, close, context
+    from pipeline.config import ConfigError
     from pipeline.llm.local_server import LocalServerError
     from pipeline.llm.types import FatalError
     from pipeline.stages.publish import EmptyReleaseError, ReleaseExistsError
@@ -100,8 +126,9 @@ def _run(command: str, ref: Any, flow_call: Any) -> dict[str, Any]:
     ctx.store.put([record])
     status = "failed"
     try:
-        with board.progress:
+        with board.progress, tags(run_tag(ref.run_id)):
             result: dict[str, Any] = flow_call()
+        publish_run_artifacts(ctx, ref.run_id, result if command == "build" else {command: result})
         status = "completed"
         return result
     except (FatalError, LocalServerError, ReleaseExistsError, EmptyReleaseError, ConfigError,
@@ -115,6 +142,7 @@ def _run(command: str, ref: Any, flow_call: Any) -> dict[str, Any]:
 
 def _note_missing_input(command: str, store: Store) -> None:
     """A stage run on an empty input does nothing; say which earlier stage is missing."""
+    # Imported when a command runs (pydantic models are slow to import; see the module docstring).
     from schemas.records import ActionCandidate, Post, Record, Scenario
 
     needs: dict[str, tuple[type[Record], str, str]] = {
@@ -211,6 +239,11 @@ def status(
 
     Model calls are split into requests made and answers served from the cache, with
     failures, invalid answers, tokens and cost per stage and model."""
+    # Imported when the command runs, not for --help (see the module docstring).
+    from pipeline.config import ConfigError, load_config
+    from pipeline.status import workspace_status
+    from pipeline.store import NoWorkspaceError, open_existing_store
+
     try:
         cfg = load_config(profile, config, workspace)
     except ConfigError as exc:
@@ -278,6 +311,9 @@ def config_show(
     as_json: JsonOpt = False,
 ) -> None:
     """Print the effective configuration; API keys show only as set / not set."""
+    # Imported when the command runs, not for --help (see the module docstring).
+    from pipeline.config import ConfigError, as_toml, load_config, redacted_view
+
     try:
         cfg = load_config(profile, config, workspace)
     except ConfigError as exc:
@@ -290,7 +326,11 @@ def config_show(
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point: Prefect's defaults go into the environment before anything
+    can import Prefect (it reads its settings once, at import; see flows.prefect_env)."""
+    from flows.prefect_env import apply_defaults
+
+    apply_defaults()
     app(prog_name="valact")
 
 

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from schemas.config import ProjectConfig
+if TYPE_CHECKING:  # a type only: importing the pydantic configs would slow `valact --help`
+    from schemas.config import ProjectConfig
 
 annotate_app = typer.Typer(help="Expert validation in Label Studio (stage 5).", no_args_is_help=True)
 server_app = typer.Typer(help="The local Label Studio server (own venv, 127.0.0.1 only).",

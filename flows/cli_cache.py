@@ -12,14 +12,14 @@ import json
 import re
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from pipeline.config import ConfigError, load_config
-from pipeline.llm.cache import ResponseCache, split_prompt_version
+if TYPE_CHECKING:  # a type only: the config models would slow `valact --help` (see flows/cli.py)
+    from pipeline.llm.cache import ResponseCache
 
 cache_app = typer.Typer(help="Inspect and prune the LLM response cache.", no_args_is_help=True)
 _err = Console(stderr=True)
@@ -39,6 +39,10 @@ def parse_duration(text: str) -> float:
 
 
 def _open(profile: str | None, config: Path | None, workspace: str | None) -> ResponseCache:
+    # Imported when a command runs so `valact --help` stays fast (see flows/cli.py's docstring).
+    from pipeline.config import ConfigError, load_config
+    from pipeline.llm.cache import ResponseCache
+
     try:
         cfg = load_config(profile, config, workspace)
     except ConfigError as exc:
@@ -91,6 +95,8 @@ def prune(
     if older_than is None and prompt_version is None:
         _err.print("[bold red]error:[/] give --older-than and/or --prompt-version")
         raise typer.Exit(2)
+    from pipeline.llm.cache import split_prompt_version  # when the command runs (see flows/cli.py)
+
     seconds = parse_duration(older_than) if older_than is not None else None
     version = prompt_version
     if prompt_version is not None:

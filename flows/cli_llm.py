@@ -3,13 +3,14 @@ figures of ``valact status``."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from schemas.config import ProjectConfig
+if TYPE_CHECKING:  # a type only: importing the pydantic configs would slow `valact --help`
+    from schemas.config import ProjectConfig
 
 BudgetOpt = Annotated[
     float | None,

@@ -1,5 +1,8 @@
 """Shared plumbing for flows: Prefect settings, per-run stage contexts, progress display.
 
+``configure_prefect`` lives in ``flows.prefect_env`` (it must run before Prefect is imported,
+so it stays light) and is re-exported here for the flows that import it from this module.
+
 Flows receive a small serialisable ``RunRef`` (never live objects) so Prefect can record
 their parameters; the live ``StageContext`` for a run is looked up here, opened once per
 process and closed when the outermost flow ends.
@@ -7,35 +10,23 @@ process and closed when the outermost flow ends.
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
+from flows.prefect_env import PREFECT_DEFAULTS as PREFECT_DEFAULTS
+from flows.prefect_env import configure_prefect as configure_prefect
 from pipeline.config import load_config
 from pipeline.context import StageContext, new_run_id
 from pipeline.llm.report import CostMeter
 
-PREFECT_DEFAULTS = {
-    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-    "PREFECT_LOGGING_LEVEL": "WARNING",
-    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "300",
-}
-
-
-def configure_prefect(workspace: Path) -> None:
-    """Set Prefect's environment before it is imported: embedded server state in the workspace."""
-    for key, value in PREFECT_DEFAULTS.items():
-        os.environ.setdefault(key, value)
-    home = workspace.resolve() / ".prefect"
-    home.mkdir(parents=True, exist_ok=True)
-    os.environ.setdefault("PREFECT_HOME", str(home))
-
+if TYPE_CHECKING:
+    from flows.artifacts import StageProgress
 
 class RunRef(BaseModel):
     """How a flow finds its configuration and run: plain data, safe as a flow parameter."""
@@ -79,7 +70,8 @@ def close(ref: RunRef) -> None:
 class ProgressBoard:
     """One progress bar per stage, shared by every task thread of the process.
 
-    Drawn on stderr so ``--json`` output on stdout stays machine-readable.
+    Drawn on stderr so ``--json`` output on stdout stays machine-readable. Inside a flow run
+    each stage also gets a Prefect progress artifact, so the UI shows how far it is.
     """
 
     def __init__(self) -> None:
@@ -88,20 +80,38 @@ class ProgressBoard:
             TextColumn("{task.fields[note]}"), console=Console(stderr=True),
         )
         self._tasks: dict[str, TaskID] = {}
+        self._artifacts: dict[str, StageProgress] = {}
         self._lock = threading.Lock()
 
     def stage(self, name: str, total: int) -> None:
         """Create a stage's bar with its total (or reset the total if it exists)."""
+        # Imported here, not at the top: this module is imported before Prefect is
+        # configured (flows.prefect_env), and flows.artifacts imports Prefect.
+        from flows.artifacts import StageProgress, current_flow_run
+
         with self._lock:
             if name not in self._tasks:
                 self._tasks[name] = self.progress.add_task(name, total=total, note="")
             else:
                 self.progress.update(self._tasks[name], total=total)
+            run = current_flow_run()
+            known = self._artifacts.get(name)
+            if known is not None and known.flow_run == run:
+                known.reset(total)
+            elif run is not None:
+                self._artifacts[name] = StageProgress(name, total, run)
 
     def advancer(self, name: str) -> Callable[[int], None]:
-        """The function that moves a stage's bar forward (the bar must exist)."""
+        """The function that moves a stage's bar (and its progress artifact) forward."""
         task_id = self._tasks[name]
-        return lambda n: self.progress.advance(task_id, n)
+        artifact = self._artifacts.get(name)
+
+        def advance(n: int) -> None:
+            self.progress.advance(task_id, n)
+            if artifact is not None:
+                artifact.advance(n)
+
+        return advance
 
     def note(self, name: str, text: str) -> None:
         """Show a short status text next to a stage's bar."""
