@@ -1,37 +1,57 @@
-"""Dump source benchmark: posts/s and peak RSS, single process vs a 2-worker Dask cluster,
-next to datatrove's JsonlReader on the same files.
+"""Dump ingest on real-shaped data: the plain loop, valact's reader, `valact collect` in one
+process and over Dask, and datatrove's JsonlReader, in one run.
 
-    .venv/bin/python benchmarks/dump_read.py            # 1,000,000 and 100,000 lines
-    .venv/bin/python benchmarks/dump_read.py --lines 200000 --small 20000
+    .venv/bin/python benchmarks/dump_read.py           # 40,000 posts in 2 monthly files (a few minutes)
+    .venv/bin/python benchmarks/dump_read.py --full    # 300,000 posts, as in issue 13
 
-Files are generated once under --dir (default /tmp/valact-bench). Each measurement runs in
-its own process so peak RSS (ru_maxrss) belongs to that reader alone. datatrove is installed
-into a throwaway venv (/tmp/valact-bench/datatrove-venv, not a valact dependency); if that
-fails the script says so and still reports valact's numbers.
+Monthly files of Pushshift-shaped submissions (~80 fields, 50-400-word bodies, 20% of the
+posts in the paper's 17 subreddits) are written once under --dir with a 2 GiB zstd window,
+as real dumps are. Every measurement runs in a fresh process, so a peak RSS (VmHWM) belongs
+to that process alone:
+
+- plain loop: zstandard stream reader -> io.BufferedReader lines -> orjson -> the same scope
+  check (subreddit, date), counting kept posts; the yardstick for valact's reader;
+- valact reader: ``read_part`` of every file (read, scope check, Post for each kept line);
+- `valact collect` (the CLI, Prefect included) into a fresh workspace: one process, then
+  ``--runner dask://`` against a scheduler and 2 one-thread workers started here as separate
+  processes (so their peak RSS can be read); the rate uses the flow's own ``seconds``
+  (Prefect's start-up excluded), and the driver's RSS is the CLI process's;
+- the driver's RSS of the Dask collect over 1, 2 and 4 files (each file the same size);
+- datatrove's JsonlReader (installed into a throwaway venv, not a valact dependency) on the
+  first file, and on a copy with zstd's default window when it cannot open the 2 GiB one,
+  next to the plain loop on that same copy.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import json
-import resource
+import os
+import random
+import statistics
 import subprocess
 import sys
 import time
 import venv
-from datetime import date
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from pipeline.sources.dump import Partition  # noqa: E402
+from pipeline.collect.dumps import DumpScan, read_part  # noqa: E402
+from pipeline.config import load_config  # noqa: E402
+from pipeline.sources.dump import MAX_ZSTD_WINDOW, whole_file  # noqa: E402
 from pipeline.sources.scope import Scope  # noqa: E402
-from pipeline.stages.collect import CollectReport, dump_posts  # noqa: E402
-from tests.support.dumps import SUBREDDITS, submission, write_dump  # noqa: E402
+from tests.support.dask_cluster import dask_cluster, peak_rss_mb  # noqa: E402
+from tests.support.dumps import realistic_submission, write_dump  # noqa: E402
 
-SCOPE = Scope.between(list(SUBREDDITS[:5]), date(2020, 1, 1), date(2024, 12, 31))
+PROFILE = "default"
+SCOPE = Scope.from_config(load_config(PROFILE, None, None))
+SUBREDDITS = tuple(sorted(SCOPE.subreddits or ()))
+REPEATS = 3
 DATATROVE_VENV = "datatrove-venv"
 DATATROVE_CHILD = """
 import json, sys, time
@@ -40,75 +60,132 @@ path = sys.argv[1]
 folder, name = path.rsplit("/", 1)
 start = time.perf_counter()
 n = 0
-reader = JsonlReader(folder, glob_pattern=name, text_key="selftext", id_key="id", compression="infer")
+reader = JsonlReader(folder, glob_pattern=name, text_key="selftext", id_key="id", compression="zstd")
 for _doc in reader.run():
     n += 1
 hwm = [line for line in open("/proc/self/status") if line.startswith("VmHWM:")][0]
 rss = int(hwm.split()[1]) / 1024
-print(json.dumps({"docs": n, "seconds": time.perf_counter() - start, "peak_rss_mb": rss}))
+print(json.dumps({"lines": n, "seconds": time.perf_counter() - start, "peak_rss_mb": rss}))
 """
 
 
-def peak_rss_mb() -> float:
-    """This process's high-water RSS (VmHWM; ru_maxrss would include the parent's, kept over exec)."""
-    return _vmhwm_mb()
+def month_start(index: int) -> int:
+    """Epoch seconds of the first day of the ``index``-th month from 2021-01."""
+    return int(datetime(2021 + index // 12, index % 12 + 1, 1, tzinfo=UTC).timestamp())
 
 
-def _vmhwm_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def count_partition(path: str, index: int, count: int) -> dict[str, Any]:
-    """Read + filter + build Posts for one partition; returns counts and this process's peak RSS."""
-    report = CollectReport()
-    posts = sum(1 for _ in dump_posts(Path(path), SCOPE, "salt", report, Partition(index, count), 0))
-    return {"lines": report.read, "posts": posts, "malformed": report.malformed_total,
-            "peak_rss_mb": peak_rss_mb()}
-
-
-def measure_single(path: str) -> dict[str, Any]:
-    start = time.perf_counter()
-    result = count_partition(path, 0, 1)
-    return {**result, "seconds": time.perf_counter() - start}
-
-
-def measure_dask(path: str, workers: int) -> dict[str, Any]:
-    from distributed import Client, LocalCluster
-
-    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
-                      dashboard_address=None) as cluster, Client(cluster) as client:  # type: ignore[no-untyped-call]
-        client.run(lambda: None)  # workers up before the clock starts
-        parts = workers * 2
-        start = time.perf_counter()
-        futures = [client.submit(count_partition, path, k, parts, pure=False) for k in range(parts)]
-        results = client.gather(futures)
-        seconds = time.perf_counter() - start
-    return {"lines": sum(r["lines"] for r in results), "posts": sum(r["posts"] for r in results),
-            "seconds": seconds, "peak_rss_mb": peak_rss_mb(),
-            "worker_peak_rss_mb": max(r["peak_rss_mb"] for r in results), "partitions": parts}
-
-
-def make(path: Path, lines: int, window_log: int | None) -> Path:
+def make_month(folder: Path, index: int, posts: int, window_log: int | None) -> Path:
+    """One monthly dump (generated once; the name says its size and window)."""
+    suffix = f"w{window_log}" if window_log else "wdefault"
+    path = folder / f"RS_2021-{index + 1:02d}_{posts}_{suffix}.zst"
     if not path.exists():
-        print(f"generating {path.name} ({lines:,} lines)...", file=sys.stderr, flush=True)
-        tmp = path.with_suffix(".part.zst")
-        write_dump(tmp, (submission(i) for i in range(lines)), window_log=window_log)
-        tmp.rename(path)
+        print(f"generating {path.name}...", file=sys.stderr, flush=True)
+        rng = random.Random(index)
+        records = (realistic_submission(index * 10_000_000 + n, rng, month_start(index), SUBREDDITS)
+                   for n in range(posts))
+        tmp = path.with_suffix(".part")
+        write_dump(tmp.with_suffix(".zst"), records, window_log=window_log)
+        tmp.with_suffix(".zst").rename(path)
     return path
 
 
+# --- measurements, each run in its own process -------------------------------------------------
+
+
+def plain_loop(paths: list[str]) -> dict[str, Any]:
+    """The yardstick: stream reader, buffered lines, orjson, the same scope check."""
+    import orjson
+    import zstandard
+
+    subs, start_ts, end_ts = SCOPE.subreddits or frozenset(), SCOPE.start_ts, SCOPE.end_ts
+    lines = kept = 0
+    started = time.perf_counter()
+    for path in paths:
+        with open(path, "rb") as raw:
+            dctx = zstandard.ZstdDecompressor(max_window_size=MAX_ZSTD_WINDOW)
+            reader = io.BufferedReader(dctx.stream_reader(raw, read_across_frames=True), 1 << 20)
+            for line in reader:
+                data = orjson.loads(line)
+                lines += 1
+                if data["subreddit"].lower() in subs and start_ts <= int(data["created_utc"]) <= end_ts:
+                    kept += 1
+    return {"lines": lines, "kept": kept, "seconds": time.perf_counter() - started}
+
+
+def valact_reader(paths: list[str]) -> dict[str, Any]:
+    """valact's dump reader as collect runs it, without the store."""
+    scan = DumpScan(SCOPE, "bench-salt", 0)
+    lines = kept = 0
+    started = time.perf_counter()
+
+    def count(posts: list[Any]) -> None:
+        nonlocal kept
+        kept += len(posts)
+
+    for index, path in enumerate(paths):
+        result = read_part(whole_file(Path(path), index), scan, count)
+        lines += result.report.read
+    return {"lines": lines, "kept": kept, "seconds": time.perf_counter() - started}
+
+
+def collect_cli(out: str, args: list[str]) -> None:
+    """Run `valact collect ARGS` in this process; its own peak RSS goes to ``out``."""
+    from flows.cli import main
+
+    sys.argv = ["valact", "collect", *args]
+    try:
+        main()
+    except SystemExit as exc:
+        if exc.code:
+            raise
+    finally:
+        Path(out).write_text(json.dumps({"peak_rss_mb": peak_rss_mb(os.getpid())}))
+
+
 def child(args: list[str], python: str = sys.executable) -> dict[str, Any]:
-    out = subprocess.run([python, *args], capture_output=True, text=True, check=False)
+    """Run a measurement in a fresh process; its last stdout line is its JSON result."""
+    out = subprocess.run([python, *args], capture_output=True, text=True, check=False,
+                         env={**os.environ, "PYTHONPATH": str(ROOT)})
     if out.returncode != 0:
         return {"error": (out.stderr.strip().splitlines() or ["failed"])[-1][:300]}
     result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
     return result
 
 
+def measure(mode: str, paths: list[Path]) -> dict[str, Any]:
+    """One reader measurement in a fresh process."""
+    return child([__file__, "--measure", mode, *map(str, paths)])
+
+
+def collect(folder: Path, paths: list[Path], runner: str, cluster: Any = None) -> dict[str, Any]:
+    """`valact collect` over ``paths`` into a fresh workspace, with its driver's (and workers') RSS."""
+    workspace = folder / f"ws-{runner.split(':')[0]}-{len(paths)}-{time.monotonic_ns()}"
+    rss_file = folder / "collect-rss.json"
+    args = ["--profile", PROFILE, "--workspace", str(workspace), "--runner", runner, "--json"]
+    for path in paths:
+        args += ["--dump", str(path)]
+    run = subprocess.run([sys.executable, __file__, "--collect", str(rss_file), *args], capture_output=True,
+                         text=True, check=False, env={**os.environ, "PYTHONPATH": str(ROOT),
+                                                      "VALACT_AUTHOR_SALT": "bench-salt"})
+    if run.returncode != 0:
+        return {"error": (run.stderr.strip().splitlines() or ["failed"])[-1][:300]}
+    report = json.loads(run.stdout[run.stdout.index("{"):])["dumps"]
+    result = {"lines": report["read"], "kept": report["stored_new_or_changed"], "seconds": report["seconds"],
+              "peak_rss_mb": json.loads(rss_file.read_text())["peak_rss_mb"]}
+    if cluster is not None:
+        result["worker_peak_rss_mb"] = [round(x) for x in cluster.worker_peak_rss_mb()]
+    return result
+
+
+def collect_dask(folder: Path, paths: list[Path], workers: int) -> dict[str, Any]:
+    """The Dask collect against a fresh scheduler and ``workers`` worker processes."""
+    env = {"PYTHONPATH": str(ROOT), "PREFECT_HOME": str(folder / "worker-prefect")}
+    with dask_cluster(workers, env=env) as cluster:
+        return collect(folder, paths, cluster.runner, cluster)
+
+
 def datatrove_python(folder: Path) -> str | None:
+    """The throwaway venv's python with datatrove, installed on first use; None if impossible."""
     target = folder / DATATROVE_VENV
     python = target / "bin" / "python"
     if not python.exists():
@@ -122,54 +199,107 @@ def datatrove_python(folder: Path) -> str | None:
     return str(python)
 
 
+# --- report ----------------------------------------------------------------------------------------
+
+
+def rate(result: dict[str, Any]) -> float:
+    """Lines per second (0 when the measurement failed)."""
+    return result["lines"] / result["seconds"] if result.get("seconds") else 0.0
+
+
+def show(label: str, result: dict[str, Any]) -> None:
+    """One line of the table."""
+    if "error" in result:
+        print(f"{label:<44} error: {result['error']}", flush=True)
+        return
+    workers = f" workers {result['worker_peak_rss_mb']} MB" if "worker_peak_rss_mb" in result else ""
+    print(f"{label:<44} {rate(result):>9,.0f} lines/s  {result['seconds']:>7.2f} s  "
+          f"kept {result['kept']:>7,}  rss {result['peak_rss_mb']:>5.0f} MB{workers}", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--lines", type=int, default=1_000_000)
-    parser.add_argument("--small", type=int, default=100_000)
+    parser.add_argument("--posts", type=int, default=40_000, help="posts over the 2 monthly files")
+    parser.add_argument("--full", action="store_true", help="300,000 posts (issue 13's scale)")
     parser.add_argument("--dir", type=Path, default=Path("/tmp/valact-bench"))
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=REPEATS, help="runs of each reader (median kept)")
     parser.add_argument("--no-datatrove", action="store_true")
-    parser.add_argument("--measure", nargs=2, metavar=("MODE", "FILE"), help=argparse.SUPPRESS)
+    parser.add_argument("--no-rss-scaling", action="store_true", help="skip the 1/2/4-file driver RSS runs")
+    parser.add_argument("--measure", nargs="+", metavar=("MODE", "FILE"), help=argparse.SUPPRESS)
+    parser.add_argument("--collect", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure:
-        mode, path = args.measure
-        result = measure_single(path) if mode == "single" else measure_dask(path, args.workers)
-        print(json.dumps(result))
+        mode, *paths = args.measure
+        result = plain_loop(paths) if mode == "plain" else valact_reader(paths)
+        print(json.dumps({**result, "peak_rss_mb": peak_rss_mb(os.getpid())}))
         return
+    if args.collect:
+        collect_cli(args.collect[0], args.collect[1:])
+        return
+    posts = 300_000 if args.full else args.posts
+    per_file = posts // 2
     args.dir.mkdir(parents=True, exist_ok=True)
-    files = {
-        f"{args.small:,} lines, default window": make(args.dir / f"RS_{args.small}.zst", args.small, None),
-        f"{args.lines:,} lines, default window": make(args.dir / f"RS_{args.lines}.zst", args.lines, None),
-        f"{args.lines:,} lines, 2 GiB window": make(args.dir / f"RS_{args.lines}_w31.zst", args.lines, 31),
+    files = [make_month(args.dir, k, per_file, 31) for k in range(2)]
+    size = sum(f.stat().st_size for f in files) / 2**20
+    print(f"{posts:,} posts in 2 files, {size:.1f} MB compressed (2 GiB window); "
+          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores", flush=True)
+    rows: dict[str, dict[str, Any]] = {}
+    plain_runs, valact_runs = [], []
+    for _ in range(args.repeats):  # alternate, so both see the same background load
+        plain_runs.append(measure("plain", files))
+        valact_runs.append(measure("valact", files))
+    rows["plain loop"] = _median(plain_runs)
+    rows["valact reader"] = _median(valact_runs)
+    show("plain loop (2 files)", rows["plain loop"])
+    show("valact reader (2 files)", rows["valact reader"])
+    rows["collect single"] = collect(args.dir, files, "thread")
+    show("valact collect, one process (2 files)", rows["collect single"])
+    rows["collect dask"] = collect_dask(args.dir, files, args.workers)
+    show(f"valact collect, dask {args.workers} workers (2 files)", rows["collect dask"])
+    if not args.no_rss_scaling:
+        more = [*files, *(make_month(args.dir, k, per_file, 31) for k in range(2, 4))]
+        for count in (1, 4):
+            key = f"collect dask {count} files"
+            rows[key] = collect_dask(args.dir, more[:count], args.workers)
+            show(f"valact collect, dask ({count} file{'s' if count > 1 else ''})", rows[key])
+    if not args.no_datatrove and (python := datatrove_python(args.dir)):
+        script = args.dir / "dt_child.py"
+        script.write_text(DATATROVE_CHILD)
+        rows["datatrove (2 GiB window)"] = child([str(script), str(files[0])], python)
+        show("datatrove JsonlReader (file 1, 2 GiB window)", rows["datatrove (2 GiB window)"])
+        if "error" in rows["datatrove (2 GiB window)"]:
+            copy = make_month(args.dir, 0, per_file, None)
+            rows["datatrove"] = child([str(script), str(copy)], python)
+            rows["plain loop (default window)"] = measure("plain", [copy])
+            show("datatrove JsonlReader (file 1, default window)", rows["datatrove"])
+            show("plain loop (file 1, default window)", rows["plain loop (default window)"])
+    print(json.dumps({"posts": posts, "ratios": ratios(rows), "rows": rows}, indent=2))
+
+
+def _median(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    good = [r for r in runs if "error" not in r] or runs
+    median = statistics.median(r.get("seconds", 0) for r in good)
+    return min(good, key=lambda r: abs(r.get("seconds", 0) - median))
+
+
+def ratios(rows: dict[str, dict[str, Any]]) -> dict[str, float]:
+    """The figures issue 13 asks for."""
+    out: dict[str, float] = {}
+    pairs = {
+        "valact reader / plain loop": ("valact reader", "plain loop"),
+        "collect dask / collect single": ("collect dask", "collect single"),
+        "datatrove / plain loop (same file)": ("datatrove", "plain loop (default window)"),
     }
-    dt_python = None if args.no_datatrove else datatrove_python(args.dir)
-    if dt_python:
-        (args.dir / "dt_child.py").write_text(DATATROVE_CHILD)
-    rows = []
-    me = str(Path(__file__).resolve())
-    for label, path in files.items():
-        size = path.stat().st_size / 2**20
-        single = child([me, "--measure", "single", str(path)])
-        dask = child([me, "--measure", "dask", str(path), "--workers", str(args.workers)])
-        datatrove = child([str(args.dir / "dt_child.py"), str(path)], dt_python) if dt_python else \
-            {"error": "not installed"}
-        rows.append({"file": label, "size_mb": round(size, 1), "valact_single": single, "valact_dask": dask,
-                     "datatrove_jsonl_reader": datatrove})
-        print(_line(label, size, single, dask, datatrove), flush=True)
-    print(json.dumps(rows, indent=2))
-
-
-def _rate(result: dict[str, Any], key: str) -> str:
-    if "error" in result:
-        return f"error: {result['error'][:60]}"
-    return f"{result[key] / result['seconds']:>9,.0f}/s rss {result['peak_rss_mb']:>6.0f} MB"
-
-
-def _line(label: str, size: float, single: dict[str, Any], dask: dict[str, Any], dt: dict[str, Any]) -> str:
-    workers = f" workers {dask['worker_peak_rss_mb']:.0f} MB" if "worker_peak_rss_mb" in dask else ""
-    return (f"{label:<32} {size:>7.1f} MB | single {_rate(single, 'lines')} | dask {_rate(dask, 'lines')}"
-            f"{workers} | datatrove {_rate(dt, 'docs')}")
+    for name, (a, b) in pairs.items():
+        if rate(rows.get(a, {})) and rate(rows.get(b, {})):
+            out[name] = round(rate(rows[a]) / rate(rows[b]), 3)
+    scaling = ("collect dask 1 files", "collect dask", "collect dask 4 files")
+    drivers = [rows[k]["peak_rss_mb"] for k in scaling if "peak_rss_mb" in rows.get(k, {})]
+    if len(drivers) == 3:
+        out["driver rss spread 1/2/4 files"] = round(max(drivers) / min(drivers) - 1, 3)
+    return out
 
 
 if __name__ == "__main__":

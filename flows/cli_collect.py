@@ -99,6 +99,11 @@ def collect(
         ),
     ] = "thread",
     workers: Annotated[int, typer.Option(min=1, help="workers of the local Dask cluster")] = 2,
+    part_mib: Annotated[
+        float,
+        typer.Option(min=0.001, help="with Dask: a zstd dump of several frames is split into parts of at "
+                     "least this many compressed MiB (a single-frame file is one part)"),
+    ] = 64.0,
     reddit_oauth_url: OauthUrl = None,
     reddit_url: RedditUrl = None,
     reddit_timeout: Timeout = 30.0,
@@ -135,6 +140,7 @@ def collect(
         full=full,
         runner=runner,
         dask_workers=workers,
+        part_mib=part_mib,
         reddit=_reddit(reddit_oauth_url, reddit_url, reddit_timeout, max_attempts, backoff),
     )
     from flows.collect import collect_flow

@@ -22,7 +22,7 @@ from pydantic import BaseModel, Field
 
 from flows.runtime import RunRef, context
 from pipeline.collect import dumps
-from pipeline.sources.dump import DumpPart, plan_parts
+from pipeline.sources.dump import MIN_PART_BYTES, DumpPart, plan_parts
 from pipeline.sources.reddit_api import RedditOptions
 from pipeline.stages import collect
 
@@ -40,6 +40,8 @@ class CollectOptions(BaseModel):
     full: bool = False
     runner: str = "thread"
     dask_workers: int = 2
+    part_mib: float = Field(default=MIN_PART_BYTES / 2**20, gt=0,
+                            description="compressed MiB per part of a multi-frame zstd dump, at least")
     reddit: RedditOptions = Field(default_factory=RedditOptions)
 
 
@@ -70,11 +72,11 @@ def dump_part_task(part: DumpPart, scan: dumps.DumpScan, shard_dir: str) -> dump
 
 
 @flow(name="collect-dumps-parts")
-def dump_parts_flow(ref: RunRef, specs: list[str]) -> dict[str, Any]:
+def dump_parts_flow(ref: RunRef, specs: list[str], part_mib: float) -> dict[str, Any]:
     """Submit every part of every dump; store the results in part order as they come in."""
     ctx = context(ref)
     merger = dumps.DumpMerger(ctx, dumps.dump_scan(ctx))
-    parts = plan_parts(dumps.dump_paths(ctx, specs))
+    parts = plan_parts(dumps.dump_paths(ctx, specs), max(1, int(part_mib * 2**20)))
     folder = dumps.shard_folder(ctx)
     try:
         futures = [dump_part_task.submit(part, merger.scan, str(folder)) for part in parts]
@@ -91,7 +93,7 @@ def collect_dumps_with(ref: RunRef, specs: list[str], options: CollectOptions) -
         result: dict[str, Any] = collect_dumps_task(ref, specs)
     else:
         runner = dask_task_runner(options.runner, options.dask_workers)
-        result = dump_parts_flow.with_options(task_runner=runner)(ref, specs)
+        result = dump_parts_flow.with_options(task_runner=runner)(ref, specs, options.part_mib)
     return {**result, "seconds": round(time.perf_counter() - started, 3)}
 
 
