@@ -14,7 +14,8 @@ import tempfile
 import time
 from pathlib import Path
 
-STAGES = ("collect", "screen", "generate", "assemble", "publish")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from pipeline.stages.catalog import STAGE_ORDER as STAGES
 
 
 def run_stage(stage: str, workspace: Path, limit: int | None) -> float:

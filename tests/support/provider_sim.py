@@ -27,7 +27,8 @@ import threading
 import time
 import uuid
 from collections import Counter, deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -133,6 +134,7 @@ class ProviderSim:
         self._lock = threading.RLock()
         self._window: deque[tuple[float, int]] = deque()
         self._random = random.Random(self.config.seed)
+        self.open_requests: Counter[str] = Counter()
         self._seen: Counter[str] = Counter()
         self.files: dict[str, bytes] = {}
         self.batches: dict[str, dict[str, Any]] = {}
@@ -236,6 +238,25 @@ class ProviderSim:
         with self._lock:
             draw = self._random.lognormvariate(math.log(cfg.latency_median_s), sigma)
         return float(min(draw, p99 * 3))
+
+    @contextmanager
+    def answering(self, body: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        """Track a chat request from arrival until its answer is written (or the client left)."""
+        digest = body_hash(body)
+        with self._lock:
+            self.open_requests[digest] += 1
+        try:
+            yield body
+        finally:
+            with self._lock:
+                self.open_requests[digest] -= 1
+                if self.open_requests[digest] <= 0:
+                    del self.open_requests[digest]
+
+    def open_now(self) -> set[str]:
+        """Body hashes of the requests being answered right now (what a crash would lose)."""
+        with self._lock:
+            return set(self.open_requests)
 
     def count_refusal(self, kind: str) -> None:
         with self._lock:
@@ -409,7 +430,8 @@ class _Handler(BaseHTTPRequestHandler):
             sim.stats.requests += 1
         if path == "/api/v1/services/aigc/text-generation/generation":
             if self._authorised(native=True):
-                self._dashscope(json.loads(raw))
+                with sim.answering(json.loads(raw)) as body:
+                    self._dashscope(body)
             return
         for prefix in ("/compatible-mode/v1", "/v1"):
             if path.startswith(prefix):
@@ -417,7 +439,8 @@ class _Handler(BaseHTTPRequestHandler):
         if not self._authorised(native=False):
             return
         if path == "/chat/completions":
-            self._openai_chat(json.loads(raw))
+            with sim.answering(json.loads(raw)) as body:
+                self._openai_chat(body)
         elif path == "/files":
             self._upload(raw)
         elif path == "/batches":
@@ -475,7 +498,8 @@ class _Handler(BaseHTTPRequestHandler):
         if fault == "rejected":
             self.simulator.count_refusal(fault)
             self._send(400, {"error": {
-                "message": "Invalid prompt: your prompt was flagged as potentially violating our usage policy.",
+                "message": "Invalid prompt: your prompt was flagged as potentially violating our usage "
+                           "policy.",
                 "type": "invalid_request_error", "param": None, "code": "invalid_prompt"}})
             return
         if fault in ("server_error", "timeout"):
