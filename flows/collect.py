@@ -1,17 +1,21 @@
 """The collect flow: dumps (in this process or part by part over Dask), the Reddit API, the index.
 
 With ``--runner dask`` (a local cluster on loopback) or ``dask://HOST:PORT`` (a running
-scheduler), every part of every dump (a file, or a run of its zstd frames) is a Prefect task
-on a ``DaskTaskRunner``. A worker reads its part and writes the kept posts to a shard file as
-it goes; the driver takes the parts in file order as they finish and replays each shard into
-the store, so its memory stays flat however many files there are, and it stores exactly what
-a single-process run stores. Workers must be able to read the dump paths and write the shard
+scheduler) the flow runs on a ``DaskTaskRunner``, and every part of every dump (a file, or a
+run of its zstd frames) goes to that cluster as a plain Dask task, not a Prefect task: a
+worker then imports only the dump reader (no Prefect, no connection to the Prefect API),
+which keeps it small and quick to start. A worker reads its part and writes the kept posts
+to a shard file as it goes; the driver takes the parts in file order as they finish and
+replays each shard into the store, storing part k while the workers still read the parts
+after it. Its memory stays flat however many files there are, and it stores exactly what a
+single-process run stores. Workers must be able to read the dump paths and write the shard
 folder (under the workspace), as on one machine or on a shared filesystem.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +26,7 @@ from pydantic import BaseModel, Field
 
 from flows.runtime import RunRef, context
 from pipeline.collect import dumps
-from pipeline.sources.dump import MIN_PART_BYTES, DumpPart, plan_parts
+from pipeline.sources.dump import MIN_PART_BYTES, plan_parts
 from pipeline.sources.reddit_api import RedditOptions
 from pipeline.stages import collect
 
@@ -65,25 +69,31 @@ def collect_dumps_task(ref: RunRef, specs: list[str] | None = None) -> dict[str,
     return collect.collect_dumps(context(ref), specs).as_dict()
 
 
-@task(name="dump-part", **TASK)  # type: ignore[call-overload]
-def dump_part_task(part: DumpPart, scan: dumps.DumpScan, shard_dir: str) -> dumps.PartResult:
-    """One part of one dump, read and filtered into a shard wherever the task runner puts it."""
-    return dumps.read_part_to_shard(part, scan, shard_dir)
-
-
 @flow(name="collect-dumps-parts")
 def dump_parts_flow(ref: RunRef, specs: list[str], part_mib: float) -> dict[str, Any]:
-    """Submit every part of every dump; store the results in part order as they come in."""
+    """Send every part of every dump to the Dask workers; store the results in part order."""
+    from prefect_dask.utils import get_dask_client  # only dask runs pay for importing it
+
     ctx = context(ref)
     merger = dumps.DumpMerger(ctx, dumps.dump_scan(ctx))
     parts = plan_parts(dumps.dump_paths(ctx, specs), max(1, int(part_mib * 2**20)))
     folder = dumps.shard_folder(ctx)
     try:
-        futures = [dump_part_task.submit(part, merger.scan, str(folder)) for part in parts]
-        report = dumps.merge_shards(merger, (future.result() for future in futures))
+        with get_dask_client() as client:
+            futures = [client.submit(dumps.read_part_to_shard, part, merger.scan, str(folder), pure=False,
+                                     key=f"dump-part-{ctx.run_id}-{part.file_index}-{part.part_index}")
+                       for part in parts]
+            report = dumps.merge_shards(merger, _in_order(futures))
     finally:
         dumps.remove_shards(folder)
     return {**report.as_dict(), "parts": len(parts)}
+
+
+def _in_order(futures: list[Any]) -> Iterator[dumps.PartResult]:
+    """Each future's result in submission order, released once taken (results stay small)."""
+    while futures:
+        result: dumps.PartResult = futures.pop(0).result()
+        yield result
 
 
 def collect_dumps_with(ref: RunRef, specs: list[str], options: CollectOptions) -> dict[str, Any]:

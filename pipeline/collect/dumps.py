@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import orjson
 
@@ -29,11 +30,13 @@ from pipeline.collect.posts import (
     store_posts,
 )
 from pipeline.collect.shards import ShardWriter, read_shard
-from pipeline.context import StageContext
 from pipeline.privacy import author_salt
 from pipeline.sources.dump import DumpPart, PartLines, parse_line, resolve_dump, whole_file
 from pipeline.sources.scope import Scope
 from schemas.records import Post
+
+if TYPE_CHECKING:  # a Dask worker imports this module: keep the LLM layer behind the context out
+    from pipeline.context import StageContext
 
 SHARD_FOLDER = ".collect-shards"
 SUBREDDIT_NOT_CONFIGURED = "subreddit_not_configured"

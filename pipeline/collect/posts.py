@@ -11,9 +11,8 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pipeline.context import StageContext
 from pipeline.hashing import content_id
 from pipeline.privacy import hash_author
 from pipeline.sources.scope import Scope
@@ -21,6 +20,9 @@ from pipeline.store import register_table
 from schemas.collect import TRACKED_FIELDS, PostRevision
 from schemas.config import ProjectConfig
 from schemas.records import Post
+
+if TYPE_CHECKING:  # the LLM layer behind it is not needed (nor imported) on a Dask worker
+    from pipeline.context import StageContext
 
 register_table(PostRevision, "post_revisions")
 
