@@ -62,10 +62,12 @@ def analyze_answers(answers: list[EvalAnswer]) -> Analysis:
         "model_correlations": correlations,
         "majority": measures.majority_preference(choices),
     }
+    asked = {mode: sorted({a.model for a in answers if a.mode in mode}) for mode in
+             (("default", "pvq40"), ("selection", "adoption"))}
     drawn = {
-        figures.PROFILE_FIGURE: figures.value_profiles_png(shares, means),
+        figures.PROFILE_FIGURE: figures.value_profiles_png(shares, means, asked[("default", "pvq40")]),
         figures.HEATMAP_FIGURE: figures.correlation_heatmap_png(correlations),
-        figures.SELECTION_FIGURE: figures.selection_adoption_png(accuracy),
+        figures.SELECTION_FIGURE: figures.selection_adoption_png(accuracy, asked[("selection", "adoption")]),
     }
     return Analysis(tables=tables, figures={k: v for k, v in drawn.items() if v is not None})
 

@@ -36,10 +36,13 @@ def _z(profile: pd.Series) -> Any:
     return (values - np.nanmean(values)) / spread if spread > 0 else values - np.nanmean(values)
 
 
-def value_profiles_png(shares: pd.DataFrame, means: pd.DataFrame) -> bytes | None:
+NO_DATA = "no valid answers to draw"
+
+
+def value_profiles_png(shares: pd.DataFrame, means: pd.DataFrame, models: list[str]) -> bytes | None:
     """Per model: enacted (centred default shares) beside declared (centred PVQ means), each
-    standardised across the ten values so the two fit one axis."""
-    models = sorted(set(shares["model"]) | set(means["model"]))
+    standardised across the ten values so the two fit one axis. ``models``: those asked the
+    default or PVQ-40 questions (a model whose answers were all invalid gets a note)."""
     if not models:
         return None
     rows, cols = _grid(len(models))
@@ -56,7 +59,10 @@ def value_profiles_png(shares: pd.DataFrame, means: pd.DataFrame) -> bytes | Non
         ax.set_ylabel("standardised (z) across values")
         ax.set_xticks(x, VALUE_NAMES, rotation=45, ha="right", fontsize=8)
         ax.set_title(model)
-        ax.legend(fontsize=7)
+        if enacted is None and declared is None:
+            ax.text(0.5, 0.5, NO_DATA, ha="center", va="center", transform=ax.transAxes)
+        else:
+            ax.legend(fontsize=7)
     for ax in axes[len(models):]:
         ax.set_visible(False)
     fig.suptitle("Value profile per model: enacted choices vs declared PVQ-40")
@@ -85,10 +91,10 @@ def correlation_heatmap_png(correlations: pd.DataFrame, profile: str = "enacted"
     return _png(fig)
 
 
-def selection_adoption_png(accuracy: pd.DataFrame) -> bytes | None:
-    """Per model: selection and adoption accuracy per target value (whole set)."""
+def selection_adoption_png(accuracy: pd.DataFrame, models: list[str]) -> bytes | None:
+    """Per model: selection and adoption accuracy per target value (whole set). ``models``:
+    those asked selection or adoption questions."""
     part = accuracy[(accuracy["domain"] == ALL) & (accuracy["value"] != ALL)]
-    models = sorted(set(part["model"]))
     if not models:
         return None
     rows, cols = _grid(len(models))
@@ -96,15 +102,20 @@ def selection_adoption_png(accuracy: pd.DataFrame) -> bytes | None:
     axes = np.atleast_1d(fig.subplots(rows, cols, squeeze=False)).ravel()
     x = np.arange(len(VALUE_NAMES))
     for ax, model in zip(axes, models, strict=False):
+        drawn = False
         for offset, mode in ((-0.2, "selection"), (0.2, "adoption")):
             mine = part[(part["model"] == model) & (part["mode"] == mode)].set_index("value")
-            if not mine.empty:
+            if not mine.empty and mine["valid"].sum() > 0:
                 ax.bar(x + offset, mine["accuracy"].reindex(VALUE_NAMES).to_numpy(), 0.4, label=mode)
+                drawn = True
+        if not drawn:
+            ax.text(0.5, 0.5, NO_DATA, ha="center", va="center", transform=ax.transAxes)
         ax.set_ylim(0, 100)
         ax.set_ylabel("accuracy (% of valid answers)")
         ax.set_xticks(x, VALUE_NAMES, rotation=45, ha="right", fontsize=8)
         ax.set_title(model)
-        ax.legend(fontsize=7)
+        if drawn:
+            ax.legend(fontsize=7)
     for ax in axes[len(models):]:
         ax.set_visible(False)
     fig.suptitle("Value selection vs value adoption")

@@ -3,7 +3,6 @@ prompt variants are five distinct wordings of the same request."""
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 import pytest
@@ -13,7 +12,8 @@ from pipeline.evaluate.plan import EvalOptions, plan_units, pvq_order
 from pipeline.evaluate.prompts import variant, variants
 from pipeline.evaluate.release import EvalQuestion, EvalRelease
 from schemas.evaluate import EVAL_MODES
-from schemas.values import ALL_VALUES, SchwartzValue
+from schemas.values import ALL_VALUES
+from tests.support.eval_data import write_items_csv
 
 DOMAINS = ["Career & work", "Ethics", "Relationships"]
 
@@ -29,16 +29,6 @@ def release(scenarios_per_domain: int = 4) -> EvalRelease:
                 questions.append(EvalQuestion(question_id=f"q{d}{s}{q}", scenario_id=sid, domain=domain,
                                               actions=[f"act {v.value}" for v in values], values=values))
     return EvalRelease(label="demo@0.1.0", questions=questions, texts=texts)
-
-
-def items_csv(path: Path) -> Path:
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["item", "value", "text"])
-        for value in SchwartzValue:
-            for n in value.pvq_items:
-                writer.writerow([n, value.value, f"placeholder portrait {n}"])
-    return path
 
 
 @pytest.mark.parametrize("mode", EVAL_MODES)
@@ -88,7 +78,7 @@ def test_default_units_have_no_target_and_all_questions_without_limit() -> None:
 
 
 def test_pvq_units_shuffle_the_forty_items(tmp_path: Path) -> None:
-    items = read_items_csv(items_csv(tmp_path / "items.csv"))
+    items = read_items_csv(write_items_csv(tmp_path / "items.csv"))
     units = plan_units(release(), EvalOptions(model="m", mode="pvq40", prompts=2, trials=10, seed=1), items)
     assert len(units) == 20
     orders = {tuple(p.key for p in u.positions) for u in units}
@@ -97,12 +87,12 @@ def test_pvq_units_shuffle_the_forty_items(tmp_path: Path) -> None:
         assert [p.position for p in u.positions] == list(range(1, 41))
         assert sorted(int(p.key) for p in u.positions) == list(range(1, 41))
         assert all(int(p.key) in p.value.pvq_items for p in u.positions)
-        assert u.variables["items"].count("placeholder portrait") == 40
+        assert u.variables["items"].count("Placeholder portrait") == 40
     assert pvq_order(items, 1, 3) == pvq_order(items, 1, 3)
 
 
 def test_items_csv_must_follow_the_pvq_key(tmp_path: Path) -> None:
-    path = items_csv(tmp_path / "items.csv")
+    path = write_items_csv(tmp_path / "items.csv")
     rows = path.read_text(encoding="utf-8").splitlines()
     swapped = [r.replace("1,Self-direction", "1,Power") for r in rows]
     (tmp_path / "bad.csv").write_text("\n".join(swapped) + "\n", encoding="utf-8")
