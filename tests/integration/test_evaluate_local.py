@@ -31,7 +31,8 @@ PVQ_ALIAS = "local-gen-a"  # demo alias with room for forty scores
 def valact(ws: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     command = [sys.executable, "-m", "flows.cli", *args, "--profile", "demo", "--workspace", str(ws)]
-    return subprocess.run(command, cwd=ws.parent, env=env, capture_output=True, text=True, timeout=3000, check=False)
+    return subprocess.run(command, cwd=ws.parent, env=env, capture_output=True, text=True, timeout=3000,
+                          check=False)
 
 
 def server_requests(ws: Path) -> int:
