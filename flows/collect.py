@@ -21,6 +21,7 @@ from typing import Any
 
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
+from prefect.context import FlowRunContext
 from prefect.task_runners import TaskRunner
 from pydantic import BaseModel, Field
 
@@ -72,21 +73,28 @@ def collect_dumps_task(ref: RunRef, specs: list[str] | None = None) -> dict[str,
 @flow(name="collect-dumps-parts")
 def dump_parts_flow(ref: RunRef, specs: list[str], part_mib: float) -> dict[str, Any]:
     """Send every part of every dump to the Dask workers; store the results in part order."""
-    from prefect_dask.utils import get_dask_client  # only dask runs pay for importing it
-
     ctx = context(ref)
     merger = dumps.DumpMerger(ctx, dumps.dump_scan(ctx))
     parts = plan_parts(dumps.dump_paths(ctx, specs), max(1, int(part_mib * 2**20)))
     folder = dumps.shard_folder(ctx)
     try:
-        with get_dask_client() as client:
-            futures = [client.submit(dumps.read_part_to_shard, part, merger.scan, str(folder), pure=False,
-                                     key=f"dump-part-{ctx.run_id}-{part.file_index}-{part.part_index}")
-                       for part in parts]
-            report = dumps.merge_shards(merger, _in_order(futures))
+        client = _dask_client()
+        futures = [client.submit(dumps.read_part_to_shard, part, merger.scan, str(folder), pure=False,
+                                 key=f"dump-part-{ctx.run_id}-{part.file_index}-{part.part_index}")
+                   for part in parts]
+        report = dumps.merge_shards(merger, _in_order(futures))
     finally:
         dumps.remove_shards(folder)
     return {**report.as_dict(), "parts": len(parts)}
+
+
+def _dask_client() -> Any:
+    """The Dask client of the running flow's ``DaskTaskRunner`` (its cluster starts on first use
+    and stops with the flow)."""
+    flow_run = FlowRunContext.get()
+    if flow_run is None or not hasattr(flow_run.task_runner, "client"):
+        raise RuntimeError("dump parts need a flow running on a DaskTaskRunner")
+    return flow_run.task_runner.client
 
 
 def _in_order(futures: list[Any]) -> Iterator[dumps.PartResult]:
