@@ -72,9 +72,11 @@ def render_report(tables: dict[str, pd.DataFrame], figures: list[str], title: st
         parts += ["## Declared vs enacted (Pearson r, centred PVQ vs centred default shares)\n",
                   md_table(dve, 3)]
     if not corr.empty:
-        parts += ["## Across models (Pearson r between value profiles)\n",
-                  md_table(corr.pivot_table(index=["profile", "model_a"], columns="model_b", values="r")
-                           .reset_index(), 2)]
+        parts += ["## Across models (Pearson r between value profiles)\n"]
+        for profile, part in corr.groupby("profile", sort=False):
+            matrix = part.pivot_table(index="model_a", columns="model_b", values="r", dropna=False)
+            table = matrix.reset_index().rename(columns={"model_a": "model"})
+            parts += [f"### {profile}\n", md_table(table, 2)]
     if not major.empty:
         parts += ["## Majority-vote preference\n",
                   "Per question, the value chosen in more than half of a model's valid prompt variants; "
