@@ -48,12 +48,12 @@ def local_copy(target: str, cache_dir: Path) -> Path:
         if not path.is_dir():
             raise ReleaseReadError(f"no release folder at {path}")
         return path
-    from huggingface_hub import snapshot_download
+    from pipeline.release.hub import hub_api  # endpoint from HF_ENDPOINT, token from HF_TOKEN
 
     repo_id, revision = parse_hf_target(target)
     folder = cache_dir / repo_id.replace("/", "--") / (revision or "main")
-    snapshot_download(repo_id, repo_type="dataset", revision=revision, local_dir=folder,
-                      allow_patterns=["data/*.parquet", "manifest.json"])
+    hub_api().snapshot_download(repo_id, repo_type="dataset", revision=revision, local_dir=folder,
+                                allow_patterns=["data/*.parquet", "manifest.json"])
     return folder
 
 
