@@ -38,7 +38,9 @@ def validation_rows(store: Store) -> list[dict[str, Any]]:
 def validation_summary(store: Store) -> dict[str, Any]:
     """Accuracy with its 95% Wilson interval and expert agreement, for the dataset card.
 
-    NaN (not computable, e.g. no overlapping tasks) is reported as None.
+    Accuracy counts each judged candidate once (``measures.item_rows``); ties awaiting
+    adjudication are counted apart. NaN (not computable, e.g. no overlapping tasks) is
+    reported as None.
     """
     from annotation.measures import judgement_rows, summary
 
@@ -52,7 +54,9 @@ def validation_summary(store: Store) -> dict[str, Any]:
 
     return {
         "design": designs[0] if len(designs) == 1 else designs,
-        "judgements": overall["n"], "candidates": data["candidates"],
+        "judgements": data["judgements"], "candidates": data["candidates"],
+        "items_judged": overall["n"], "items_tied": data["resolutions"]["tie"],
+        "items_adjudicated": data["resolutions"]["adjudicated"],
         "accuracy": clean(overall["accuracy"]),
         "ci95": [clean(overall["ci_low"]), clean(overall["ci_high"])],
         "annotators": agree["annotators"], "overlap_items": agree["items"],

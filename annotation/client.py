@@ -103,6 +103,17 @@ class LabelStudioClient:
             raise LabelStudioError(f"imported {len(payloads)} tasks, server returned {len(ids)} ids")
         return [int(i) for i in ids]
 
+    def delete_predictions(self, project_id: int) -> int:
+        """Delete every prediction of a project; returns how many there were."""
+        doomed = [int(p.id) for p in self.sdk.predictions.list(project=project_id) if p.id is not None]
+        for prediction_id in doomed:
+            self.sdk.predictions.delete(prediction_id)
+        return len(doomed)
+
+    def set_task_data(self, task_id: int, data: dict[str, Any]) -> None:
+        """Replace a task's data (what the labeling interface shows)."""
+        self.sdk.tasks.update(str(task_id), data=data)
+
     def set_overlap(self, task_id: int, annotators: int) -> None:
         """How many experts should label a task."""
         self.sdk.tasks.update(str(task_id), overlap=annotators)

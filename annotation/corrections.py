@@ -1,7 +1,8 @@
 """Corrections: what a wrong label does to the release, under the project's policy.
 
-A candidate's label is *wrong* when more of its expert judgements reject it than confirm it
-(ties keep the label). Policies:
+A candidate's label is *wrong* when its item verdict says so: the ground-truth (adjudicating)
+annotation if there is one, else more of its judgements reject it than confirm it (ties
+keep the label until adjudicated). Policies:
 
 - ``drop``: the action leaves the release. The scenario is re-assembled from what is left
   with ``pipeline.stages.assemble.assemble_scenario``; since the 5 x 4 design needs all 20
@@ -27,7 +28,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from annotation.measures import judgement_rows
+from annotation.measures import item_rows, judgement_rows
 from pipeline.context import StageContext
 from pipeline.hashing import content_id
 from pipeline.stages.assemble import AssemblyError, assemble_scenario
@@ -53,14 +54,11 @@ class Verdict:
 
 
 def verdicts(store: Store) -> dict[str, Verdict]:
-    """Per judged candidate: wrong or not, why, and the value experts most often chose."""
-    by_candidate: dict[str, list[dict[str, object]]] = defaultdict(list)
-    for row in judgement_rows(store):
-        if row["correct"] is not None:
-            by_candidate[str(row["candidate_id"])].append(row)
+    """Per judged candidate: wrong or not (the item verdict of ``measures.item_rows``), why,
+    and the value the rejecting experts most often chose."""
     out = {}
-    for cid, rows in by_candidate.items():
-        rejecting = [r for r in rows if not r["correct"]]
+    for item in item_rows(judgement_rows(store)):
+        rejecting = item["rejecting"]
         picks: Counter[SchwartzValue] = Counter()
         for r in rejecting:
             try:
@@ -68,7 +66,8 @@ def verdicts(store: Store) -> dict[str, Verdict]:
             except ValueError:
                 continue
         suggested = min(picks, key=lambda v: (-picks[v], v.value)) if picks else None
-        out[cid] = Verdict(cid, len(rejecting) > len(rows) - len(rejecting),
+        cid = str(item["candidate_id"])
+        out[cid] = Verdict(cid, item["correct"] is False,
                            sorted(str(r["annotation_id"]) for r in rejecting), suggested)
     return out
 

@@ -1,14 +1,19 @@
 """Label accuracy and agreement between experts, computed from the pulled annotations.
 
-Accuracy counts judgements: every non-skipped annotation of a task is one judgement of
-whether the generator's label is right (blind: the expert picked the assigned value;
-verify: the expert said "correct"). Intervals are Wilson score intervals, which behave at
-small counts and near 0 or 1 where the normal approximation does not. Agreement is on the
-experts' raw answers (blind: the value picked; verify: the verdict) over tasks judged by
-two or more experts: Cohen's kappa per pair of experts, Fleiss' kappa over tasks with the
-same number of judgements, Krippendorff's alpha (nominal) over all of them. The three
-coefficients are implemented here from their definitions and cross-checked in the tests
-against scikit-learn and the ``krippendorff`` package.
+Every non-skipped annotation is one judgement of whether the generator's label is right
+(blind: the expert picked the assigned value; verify: the expert said "correct"). Accuracy
+counts items, not judgements: an action judged by several experts (the agreement overlap)
+counts once, with the adjudicated verdict when an annotation of it is marked ground truth
+in Label Studio, else the majority of its judgements; a tie stays unresolved and out of the
+accuracy until someone adjudicates it. Counting judgements would weigh overlap items
+double and make the Wilson interval narrower than the number of items justifies.
+Intervals are Wilson score intervals, which behave at small counts and near 0 or 1 where
+the normal approximation does not. Agreement uses the overlap: the experts' raw answers
+(blind: the value picked; verify: the verdict) on tasks judged by two or more experts:
+Cohen's kappa per pair of experts, Fleiss' kappa over tasks with the same number of
+judgements, Krippendorff's alpha (nominal) over all of them. The three coefficients are
+implemented here from their definitions and cross-checked in the tests against
+scikit-learn and the ``krippendorff`` package.
 """
 
 from __future__ import annotations
@@ -72,8 +77,45 @@ def judgement_row(task: AnnotationTask, result: AnnotationResult) -> Row:
         "scenario_id": task.scenario_id, "value": assigned, "generator": task.generator,
         "domain": task.domain, "design": task.design, "annotator": result.annotator,
         "expert_value": expert, "verdict": result.verdict, "answer": answer, "correct": correct,
-        "comment": result.comment,
+        "comment": result.comment, "ground_truth": result.ground_truth,
     }
+
+
+def item_rows(rows: Sequence[Row]) -> list[Row]:
+    """One row per judged candidate, with its verdict as ``correct`` and how it was reached.
+
+    ``resolution`` is ``adjudicated`` (a ground-truth annotation decides), ``single`` (one
+    judgement), ``majority`` or ``tie`` (``correct`` None: left out of accuracy). The item
+    keeps the candidate's value, generator and domain for the per-group tables, and the
+    rejecting judgements that count (only the ground-truth ones when adjudicated).
+    """
+    judged: dict[str, list[Row]] = defaultdict(list)
+    for row in rows:
+        if row["correct"] is not None:
+            judged[str(row["candidate_id"])].append(row)
+    items = []
+    for cid, group in sorted(judged.items()):
+        adjudicated = [r for r in group if r.get("ground_truth")]
+        yes = sum(1 for r in group if r["correct"])
+        no = len(group) - yes
+        if adjudicated:
+            correct: bool | None = bool(adjudicated[-1]["correct"])
+            resolution = "adjudicated"
+        elif len(group) == 1:
+            correct, resolution = bool(group[0]["correct"]), "single"
+        elif yes != no:
+            correct, resolution = yes > no, "majority"
+        else:
+            correct, resolution = None, "tie"
+        first = group[0]
+        items.append({
+            "candidate_id": cid, "scenario_id": first["scenario_id"], "value": first["value"],
+            "generator": first["generator"], "domain": first["domain"], "correct": correct,
+            "resolution": resolution, "judgements": len(group),
+            "annotation_ids": sorted(str(r["annotation_id"]) for r in group),
+            "rejecting": [r for r in (adjudicated or group) if not r["correct"]],
+        })
+    return items
 
 
 def accuracy(rows: Sequence[Row], confidence: float = 0.95) -> dict[str, Any]:
@@ -215,14 +257,17 @@ def _mean(values: Sequence[float]) -> float:
 
 
 def summary(rows: Sequence[Row], confidence: float = 0.95) -> dict[str, Any]:
-    """Every figure of the report as plain data."""
-    by: Callable[[str], dict[str, dict[str, Any]]] = lambda key: accuracy_by(rows, key, confidence)  # noqa: E731
+    """Every figure of the report as plain data: accuracy over items, agreement over the overlap."""
+    items = item_rows(rows)
+    by: Callable[[str], dict[str, dict[str, Any]]] = lambda key: accuracy_by(items, key, confidence)  # noqa: E731
     judged = [r for r in rows if r["correct"] is not None]
     none_share = _mean([1.0 if r["expert_value"] == NONE_LABEL else 0.0 for r in judged])
+    resolutions = Counter(str(item["resolution"]) for item in items)
     return {
         "judgements": len(rows),
         "candidates": len({r["candidate_id"] for r in rows}),
-        "overall": accuracy(rows, confidence),
+        "resolutions": {k: resolutions.get(k, 0) for k in ("single", "majority", "adjudicated", "tie")},
+        "overall": accuracy(items, confidence),
         "by_value": by("value"), "by_generator": by("generator"), "by_domain": by("domain"),
         "none_unclear_share": none_share,
         "confusion": confusion(rows),

@@ -17,7 +17,7 @@ from typing import Any
 
 from annotation.client import LabelStudioClient, LabelStudioError
 from annotation.configs import COMMENT, CORRECTED_VALUE, EXPERT_VALUE, VERDICT
-from annotation.push import PROJECT_META
+from annotation.push import PROJECT_META, ref_key, task_index
 from pipeline.hashing import content_id
 from pipeline.privacy import author_salt, hash_author
 from pipeline.store import Store
@@ -68,6 +68,7 @@ def parse_annotation(
         corrected_value=_choices(result, CORRECTED_VALUE),
         comment=_text(result, COMMENT),
         cancelled=bool(raw.get("was_cancelled")),
+        ground_truth=bool(raw.get("ground_truth")),
         created_at=_time(raw.get("created_at")),
         updated_at=_time(raw.get("updated_at")),
     )
@@ -100,7 +101,7 @@ def pull(store: Store, client: LabelStudioClient, cfg: AnnotationConfig, workspa
         )
     report = PullReport(project_id=int(project_id))
     salt = author_salt(workspace, SALT_ENV)
-    tasks = {t.id: t for t in store.all(AnnotationTask) if t.project == cfg.project}
+    tasks = task_index(ref_key(store), (t for t in store.all(AnnotationTask) if t.project == cfg.project))
     stored = {r.id: r for r in store.all(AnnotationResult) if r.project == cfg.project}
     seen: set[str] = set()
     changed: list[AnnotationResult] = []

@@ -21,7 +21,7 @@ def _num(x: float) -> str:
 
 
 def _acc_table(title: str, groups: dict[str, dict[str, Any]]) -> list[str]:
-    lines = [f"### {title}", "", "| group | judgements | correct | accuracy | 95% CI |",
+    lines = [f"### {title}", "", "| group | items | correct | accuracy | 95% CI |",
              "|---|---:|---:|---:|---|"]
     for name, g in groups.items():
         lines.append(f"| {name} | {g['n']} | {g['correct']} | {_pct(g['accuracy'])} | "
@@ -37,6 +37,7 @@ def render(store: Store, project: str, png_name: str = "confusion.png") -> tuple
     results = [r for r in store.all(AnnotationResult) if r.project == project]
     corrections = store.all(Correction)
     overall = data["overall"]
+    resolved = data["resolutions"]
     agree = data["agreement"]
     design = tasks[0].design if tasks else "n/a"
     lines = [
@@ -47,13 +48,17 @@ def render(store: Store, project: str, png_name: str = "confusion.png") -> tuple
         f"(skipped {sum(1 for r in results if r.cancelled)}, "
         f"deleted on the server {sum(1 for r in results if r.deleted_on_server)}).", "",
         "## Label accuracy", "",
-        f"Overall: **{_pct(overall['accuracy'])}** of {overall['n']} judgements "
-        f"(95% Wilson CI {_pct(overall['ci_low'])} - {_pct(overall['ci_high'])}) over "
-        f"{data['candidates']} candidates. Judged '{NONE_LABEL}': {_pct(data['none_unclear_share'])}.", "",
+        f"Overall: **{_pct(overall['accuracy'])}** of {overall['n']} items "
+        f"(95% Wilson CI {_pct(overall['ci_low'])} - {_pct(overall['ci_high'])}), from "
+        f"{data['judgements']} judgements of {data['candidates']} candidates. Each item counts once: "
+        f"{resolved['single']} judged once, {resolved['majority']} by majority, "
+        f"{resolved['adjudicated']} adjudicated (an annotation marked ground truth); "
+        f"{resolved['tie']} tied and left out until adjudicated. "
+        f"Judged '{NONE_LABEL}': {_pct(data['none_unclear_share'])} of judgements.", "",
         *_acc_table("Per value", data["by_value"]),
         *_acc_table("Per generator", data["by_generator"]),
         *_acc_table("Per domain", data["by_domain"]),
-        "## Confusion matrix (assigned value x expert value)", "",
+        "## Confusion matrix (assigned value x expert value, every judgement)", "",
     ]
     matrix = data["confusion"]
     cols = [v.value for v in ALL_VALUES]

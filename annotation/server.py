@@ -6,7 +6,9 @@ redis and breaks Prefect's server), so it lives in its own virtual environment
 HTTP through ``label-studio-sdk``. The server binds 127.0.0.1 only and keeps its database in
 the workspace. The admin account and its API token are preset on the first start (Label
 Studio reads them only when the user is created); they come from the environment or are
-generated once and kept in a 0600 file next to the server's data, never in the store.
+generated once and kept in a 0600 file next to the server's data, never in the store. The
+server process gets them in its own environment, never on its command line, and gets no
+other variable of ours (no provider keys): see ``server_env``.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ VENV_ENV = "VALACT_LABEL_STUDIO_VENV"
 INSTALLED_MARKER = ".valact-installed"
 CREDENTIALS_FILE = "credentials.json"
 STATE_FILE = "server.json"
+PASSED_THROUGH = ("HOME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR")
 
 
 class ServerError(RuntimeError):
@@ -183,6 +186,31 @@ def status(data_dir: Path) -> ServerStatus:
     )
 
 
+def server_env(venv: Path, data_dir: Path, creds: Credentials) -> dict[str, str]:
+    """The whole environment of the Label Studio process, built from nothing.
+
+    Not a copy of ours: that would hand the server every provider key (``OPENAI_API_KEY``,
+    ``HF_TOKEN``...) and whatever else the user exported. Only locale, home and temp folder
+    pass through. The admin account travels here, in this one process's environment, where
+    Label Studio reads it (``LABEL_STUDIO_USERNAME/PASSWORD/USER_TOKEN``) when it creates the
+    user; on the command line ``ps`` would show it to every user of the machine.
+    """
+    env = {name: os.environ[name] for name in PASSED_THROUGH if name in os.environ}
+    env.update({
+        "PATH": os.pathsep.join([str(venv / "bin"), "/usr/local/bin", "/usr/bin", "/bin"]),
+        "VIRTUAL_ENV": str(venv),
+        "LABEL_STUDIO_USERNAME": creds.username,
+        "LABEL_STUDIO_PASSWORD": creds.password,
+        "LABEL_STUDIO_USER_TOKEN": creds.token,
+        "LABEL_STUDIO_ENABLE_LEGACY_API_TOKEN": "true",
+        "LABEL_STUDIO_BASE_DATA_DIR": str(data_dir),
+        "LABEL_STUDIO_DISABLE_SIGNUP_WITHOUT_LINK": "true",
+        "COLLECT_ANALYTICS": "false",
+        "LATEST_VERSION_CHECK": "false",  # no call to pypi.org from a loopback server
+    })
+    return env
+
+
 def start(data_dir: Path, port: int | None = None, timeout_s: float = 240.0,
           venv: Path | None = None) -> tuple[str, Credentials]:
     """Start the server for ``data_dir`` (installing it if needed); returns (url, credentials).
@@ -201,29 +229,16 @@ def start(data_dir: Path, port: int | None = None, timeout_s: float = 240.0,
     venv = install(venv)
     port = port or int(_state(data_dir).get("port") or 0) or free_port()  # type: ignore[call-overload]
     url = f"http://127.0.0.1:{port}"
-    env = {
-        **os.environ,
-        "LABEL_STUDIO_USERNAME": creds.username,
-        "LABEL_STUDIO_PASSWORD": creds.password,
-        "LABEL_STUDIO_USER_TOKEN": creds.token,
-        "LABEL_STUDIO_ENABLE_LEGACY_API_TOKEN": "true",
-        "LABEL_STUDIO_BASE_DATA_DIR": str(data_dir),
-        "LABEL_STUDIO_DISABLE_SIGNUP_WITHOUT_LINK": "true",
-        "COLLECT_ANALYTICS": "false",
-        "VIRTUAL_ENV": str(venv),
-        "PATH": f"{venv / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
-    }
-    env.pop("PYTHONPATH", None)
     cmd = [
         str(executable(venv)), "start", "--no-browser", "--internal-host", "127.0.0.1",
         "--port", str(port), "--data-dir", str(data_dir), "--log-level", "WARNING",
-        f"--username={creds.username}", f"--password={creds.password}", f"--user-token={creds.token}",
         "--enable-legacy-api-token",
     ]
     log = open(data_dir / "server.log", "ab")  # noqa: SIM115 - handed to the child process
     try:
-        proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, start_new_session=True, cwd=data_dir)
+        proc = subprocess.Popen(cmd, env=server_env(venv, data_dir, creds), stdout=log,
+                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                start_new_session=True, cwd=data_dir)
     finally:
         log.close()
     (data_dir / STATE_FILE).write_text(json.dumps({"pid": proc.pid, "url": url, "port": port}))

@@ -23,7 +23,8 @@ def push_task(ref: RunRef, overrides: dict[str, Any]) -> dict[str, object]:
     """Create the missing sample tasks on the server."""
     ctx = context(ref)
     cfg = load_annotation_config(ctx.config, overrides)
-    return push.push(ctx.store, connect(cfg, ctx.workspace), cfg).as_dict()
+    return push.push(ctx.store, connect(cfg, ctx.workspace), cfg,
+                     region=ctx.config.publish.phone_region).as_dict()
 
 
 @flow(name="annotate-push")

@@ -54,6 +54,7 @@ class AnnotationResult(Record):
     corrected_value: str | None = None
     comment: str = ""
     cancelled: bool = False
+    ground_truth: bool = Field(default=False, description="marked ground truth: adjudicates the item")
     created_at: datetime | None = None
     updated_at: datetime | None = None
     deleted_on_server: bool = False

@@ -19,7 +19,7 @@ from annotation import server, validation_rows, validation_summary
 from annotation.client import LabelStudioClient
 from annotation.configs import COMMENT, CORRECTED_VALUE, EXPERT_VALUE, TEXT, VERDICT
 from annotation.pull import pull
-from annotation.push import push
+from annotation.push import push, ref_key, server_ref, task_index
 from annotation.report import write_report
 from pipeline.store import Store
 from schemas.annotation import NONE_LABEL, AnnotationResult, AnnotationTask
@@ -72,7 +72,8 @@ def test_push_annotate_pull_report(label_studio: Server, tmp_path: Path) -> None
     tasks = {t.id: t for t in store.all(AnnotationTask)}
     shared = [t for t in tasks.values() if t.annotators_wanted == 2]
     assert len(shared) == 80
-    assert {t.overlap for t in remote if t.external_id in {s.id for s in shared}} == {2}
+    key = ref_key(store)
+    assert {t.overlap for t in remote if t.external_id in {server_ref(key, s.id) for s in shared}} == {2}
     sample_task = client.sdk.tasks.get(str(shared[0].ls_task_id))
     assert set(sample_task.data) == {"external_id", "title", "scenario", TEXT}  # no label, no generator
     again = push(store, client, cfg)
@@ -87,9 +88,12 @@ def test_push_annotate_pull_report(label_studio: Server, tmp_path: Path) -> None
         assert task.ls_task_id is not None
         a = task.value.value
         b = task.value.value if i < 60 else other_value(task.value.value)
-        client.annotate(task.ls_task_id, [choice(EXPERT_VALUE, a)], expert_a)
+        by_a = client.annotate(task.ls_task_id, [choice(EXPERT_VALUE, a)], expert_a)
         extra = [{"from_name": COMMENT, "to_name": TEXT, "type": "textarea", "value": {"text": ["unsure"]}}]
-        client.annotate(task.ls_task_id, [choice(EXPERT_VALUE, b), *(extra if i == 0 else [])], expert_b)
+        by_b = client.annotate(task.ls_task_id, [choice(EXPERT_VALUE, b), *(extra if i == 0 else [])],
+                               expert_b)
+        if i in (60, 61):  # two of the 20 ties adjudicated: a reviewer marks one answer ground truth
+            client.sdk.annotations.update(by_a if i == 60 else by_b, ground_truth=True)
         answers_a.append(a)
         answers_b.append(b)
     singles = sorted((t for t in tasks.values() if t.annotators_wanted == 1), key=lambda t: t.id)[:41]
@@ -109,13 +113,16 @@ def test_push_annotate_pull_report(label_studio: Server, tmp_path: Path) -> None
     kept = [r for r in store.all(AnnotationResult) if r.ls_annotation_id == doomed]
     assert len(kept) == 1 and kept[0].deleted_on_server  # noted, not dropped
 
-    # Hand-computed: 80 + 60 + 30 correct judgements out of 200.
+    # Hand-computed: 80 + 60 + 30 correct judgements out of 200. Items count once: 60 agreed
+    # (correct), 2 adjudicated ties (one each way), 18 ties left out, 40 singles (30 correct):
+    # 91 of 102 items.
     rows = validation_rows(store)
     assert len(rows) == 200 and sum(1 for r in rows if r["correct"]) == 170
     assert len({r["annotator"] for r in rows}) == 2 and all("@" not in r["annotator"] for r in rows)
     summary = validation_summary(store)
-    assert summary["accuracy"] == 0.85 and summary["overlap_items"] == 80
-    assert summary["ci95"][0] < 0.85 < summary["ci95"][1]
+    assert (summary["items_judged"], summary["items_tied"], summary["items_adjudicated"]) == (102, 18, 2)
+    assert summary["accuracy"] == round(91 / 102, 4) and summary["overlap_items"] == 80
+    assert summary["ci95"][0] < 91 / 102 < summary["ci95"][1]
     assert summary["cohen_kappa"] == pytest.approx(cohen_kappa_score(answers_a, answers_b), abs=1e-4)
     codes = {name: float(i) for i, name in enumerate(sorted(set(answers_a + answers_b)))}
     data = np.array([[codes[x] for x in answers_a], [codes[x] for x in answers_b]])
@@ -124,7 +131,7 @@ def test_push_annotate_pull_report(label_studio: Server, tmp_path: Path) -> None
 
     report = write_report(store, cfg.project, tmp_path / "report")
     text = report.read_text()
-    assert "85.0%" in text and "Krippendorff" in text and "deleted on the server 1" in text
+    assert "**89.2%** of 102 items" in text and "Krippendorff" in text and "deleted on the server 1" in text
     assert (tmp_path / "report" / "confusion.png").read_bytes()[:4] == b"\x89PNG"
 
 
@@ -194,8 +201,8 @@ def test_server_killed_mid_push_then_repush(label_studio: Server, tmp_path: Path
     remote = client.remote_tasks(report.project_id)
     externals = [t.external_id for t in remote]
     assert len(remote) == 200 and len(set(externals)) == 200  # no duplicate task
-    wanted = {t.id: t.annotators_wanted for t in store.all(AnnotationTask) if t.project == cfg.project}
-    assert all(t.overlap == wanted[str(t.external_id)] for t in remote)
+    index = task_index(ref_key(store), (t for t in store.all(AnnotationTask) if t.project == cfg.project))
+    assert all(t.overlap == index[str(t.external_id)].annotators_wanted for t in remote)
     pull(store, client, cfg, tmp_path)
     assert _store_annotations(store) == before  # no annotation lost
 
@@ -238,7 +245,7 @@ def test_cli_push_pull_report_correct_through_prefect(label_studio: Server, tmp_
     pulled = json.loads(valact("pull", "--json"))
     assert pulled["new"] == 5
     report = Path(valact("report").strip())
-    assert "Overall: **80.0%** of 5 judgements" in report.read_text()
+    assert "Overall: **80.0%** of 5 items" in report.read_text()
     assert (report.parent / "confusion.png").stat().st_size > 0
     corrected = json.loads(valact("correct", "--policy", "drop", "--json"))
     assert corrected["wrong"] == 1 and corrected["withdrawn"] == 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import annotation  # noqa: F401 - registers the annotation tables
@@ -10,6 +11,7 @@ from pipeline.stages.assemble import assemble_scenario
 from pipeline.store import Store, open_store
 from schemas.annotation import AnnotationResult, AnnotationTask
 from schemas.records import ActionCandidate, Scenario
+from schemas.values import SchwartzValue
 from tests.support.builders import candidate_set
 
 GENERATORS = ["gen-a", "gen-b"]
@@ -17,19 +19,25 @@ DOMAINS = ["Career", "Relationships"]
 SEED = 15000
 
 
-def build_store(folder: Path, scenarios: int = 4) -> Store:
+def labelled_text(gen: str, value: SchwartzValue, i: int) -> str:
+    """An action text that names its generator and value (handy to read test failures)."""
+    return f"{gen} does {value.value} {i}"
+
+
+def build_store(folder: Path, scenarios: int = 4,
+                action_text: Callable[[str, SchwartzValue, int], str] = labelled_text,
+                scenario_text: str = "I have to decide something important, case {i}.") -> Store:
     """``scenarios`` scenarios (alternating domains), 20 candidates each, 5 questions each."""
     store = open_store(folder)
     for i in range(scenarios):
         domain = DOMAINS[i % len(DOMAINS)]
         scenario = Scenario(
             id=content_id("s", i), post_id=f"p{i}", domain=domain, subreddit="sub", title=f"Post {i}",
-            text=f"I have to decide something important, case {i}.", created_utc=1_600_000_000 + i,
+            text=scenario_text.format(i=i), created_utc=1_600_000_000 + i,
             url=f"https://example.org/{i}",
         )
-        suffix = str(i)
         candidates = candidate_set(
-            scenario.id, GENERATORS, lambda gen, value: f"{gen} does {value.value} {suffix}"  # noqa: B023
+            scenario.id, GENERATORS, lambda gen, value: action_text(gen, value, i)  # noqa: B023
         )
         store.put([scenario, *candidates])
         store.put(assemble_scenario(scenario, candidates, GENERATORS, SEED))
