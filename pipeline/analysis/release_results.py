@@ -38,8 +38,8 @@ def results_rows(tables: dict[str, pd.DataFrame]) -> list[dict[str, Any]]:
     """Every numeric cell of every analysis table as one long-format row."""
     rows = []
     for analysis, table in sorted(tables.items()):
-        extra_keys = [c for c in table.columns if c not in KEYS and table[c].dtype == object]
-        numbers = [c for c in table.columns if c not in KEYS and c not in extra_keys]
+        numbers = [c for c in table.columns if c not in KEYS and pd.api.types.is_numeric_dtype(table[c])]
+        extra_keys = [c for c in table.columns if c not in KEYS and c not in numbers]
         n_column = next((c for c in ("valid", "scores", "questions", "count", "answers") if c in table), None)
         for record in table.to_dict("records"):
             label = ":".join(str(record[k]) for k in extra_keys)

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from pipeline.analysis.analyze import analyze_answers, write_analysis
+from pipeline.analysis.release_results import results_rows
 from schemas.evaluate import EvalAnswer, EvalMode, PvqPosition
 from schemas.values import ALL_VALUES, SchwartzValue
 
@@ -124,3 +125,17 @@ def test_majority_vote_and_model_matrix(tmp_path: Path) -> None:
     assert (tmp_path / "out" / "report.md").read_text().startswith("# t")
     assert "model_correlations.png" in written["figures"]
     assert (tmp_path / "out" / "model_correlations.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_results_rows_keep_text_columns_as_labels() -> None:
+    answers = [choice("m", "default", 1, "q1", None, invalid="x"), choice("m", "default", 1, "q2", "A"),
+               choice("n", "default", 1, "q1", "B")]
+    rows = results_rows(analyze_answers(answers).tables)
+    invalid = [r for r in rows if r["analysis"] == "invalid"]
+    assert invalid == [{"analysis": "invalid", "model": "m", "mode": "default", "domain": None,
+                        "variant": None, "value": None, "metric": "answer:x:count", "number": 1.0, "n": None}]
+    corr = {r["metric"]: r["number"] for r in rows if r["analysis"] == "model_correlations"}
+    assert corr["enacted:m:m:r"] == 1.0 and "enacted:m:n:r" in corr
+    shares = [r for r in rows if r["analysis"] == "default_shares" and r["metric"] == "share"
+              and r["model"] == "m" and r["variant"] == "mean" and r["domain"] == "all"]
+    assert sum(r["number"] for r in shares) == pytest.approx(100) and {r["n"] for r in shares} == {1}
