@@ -203,7 +203,9 @@ express one of Schwartz's ten basic values. {len(inputs.scenarios)} scenarios,
 
 ## Text policy: `{cfg.publish.text_policy}`
 
-{text_note} Titles and actions are scrubbed the same way under every policy. Replacements made:
+{text_note} Titles and actions are scrubbed the same way under every policy, and `url` is
+rebuilt from the post id (`https://www.reddit.com/comments/<id>/`) so no title slug carries
+what the scrub removed. Replacements made:
 
 {_table(["kind", "replacements"], scrub_rows)}
 

@@ -41,4 +41,5 @@ def test_phone_in_title_leaves_neither_title_nor_url(tmp_path: Path, policy: str
     rows = {r["post_id"]: r for r in pq.read_table(folder / "data" / "scenarios.parquet").to_pylist()}
     assert rows[first.post_id]["url"] == f"https://www.reddit.com/comments/{first.post_id}/"
     assert rows[first.post_id]["title"] == "call me [phone]"
+    assert "rebuilt from the post id" in (folder / "README.md").read_text(encoding="utf-8")
     assert verify_folder(folder).ok
