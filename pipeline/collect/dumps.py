@@ -26,8 +26,9 @@ from pipeline.collect.posts import (
     BAD_SUBMISSION,
     STORE_BATCH,
     CollectReport,
-    post_from_submission,
     store_posts,
+    submission_fields,
+    trusted_post,
 )
 from pipeline.collect.shards import ShardWriter, read_shard
 from pipeline.privacy import author_salt
@@ -93,7 +94,7 @@ class DumpScan:
                 if not start <= created <= end:
                     wrong_date += 1
                     continue
-                kept.append(post_from_submission(data, source, salt, now))
+                kept.append(trusted_post(submission_fields(data, source, salt, now)))
             except BAD_SUBMISSION as exc:
                 report.add_malformed(name, line_no, f"bad submission: {exc!r}")
         report.read += len(block) - blank

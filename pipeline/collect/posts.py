@@ -88,28 +88,57 @@ def _flags(data: dict[str, Any], selftext: str) -> tuple[bool, bool]:
     return removed, deleted
 
 
-def post_from_submission(data: dict[str, Any], source: str, salt: str, retrieved_at: int) -> Post:
-    """Map a Reddit submission object (API or dump) to a Post; the author is hashed here."""
-    selftext = str(data.get("selftext") or "")
-    permalink = str(data.get("permalink") or "")
+def submission_fields(data: dict[str, Any], source: str, salt: str, retrieved_at: int) -> dict[str, Any]:
+    """A Reddit submission (API or dump) as Post fields, each converted to its field's type.
+
+    The author is hashed here, so a raw name never leaves this module. A malformed
+    submission raises one of ``BAD_SUBMISSION``.
+    """
+    get = data.get
+    selftext = str(get("selftext") or "")
+    permalink = str(get("permalink") or "")
     removed, deleted = _flags(data, selftext)
-    return Post(
-        id=str(data["id"]).removeprefix("t3_"),
-        subreddit=str(data["subreddit"]),
-        created_utc=int(float(data["created_utc"])),
-        title=str(data.get("title") or ""),
-        selftext=selftext,
-        score=int(data.get("score") or 0),
-        num_comments=int(data.get("num_comments") or 0),
-        over_18=bool(data.get("over_18", False)),
-        permalink=permalink,
-        url=f"https://www.reddit.com{permalink}" if permalink.startswith("/") else str(data.get("url") or ""),
-        author_hash=hash_author(data.get("author"), salt),
-        removed=removed,
-        deleted=deleted,
-        source=source,
-        retrieved_at=retrieved_at,
-    )
+    return {
+        "id": str(data["id"]).removeprefix("t3_"),
+        "subreddit": str(data["subreddit"]),
+        "created_utc": int(float(data["created_utc"])),
+        "title": str(get("title") or ""),
+        "selftext": selftext,
+        "score": int(get("score") or 0),
+        "num_comments": int(get("num_comments") or 0),
+        "over_18": bool(get("over_18", False)),
+        "permalink": permalink,
+        "url": f"https://www.reddit.com{permalink}" if permalink.startswith("/") else str(get("url") or ""),
+        "author_hash": hash_author(get("author"), salt),
+        "removed": removed,
+        "deleted": deleted,
+        "source": source,
+        "retrieved_at": retrieved_at,
+    }
+
+
+def post_from_submission(data: dict[str, Any], source: str, salt: str, retrieved_at: int) -> Post:
+    """Map a Reddit submission object (API or dump) to a Post, validated."""
+    return Post(**submission_fields(data, source, salt, retrieved_at))
+
+
+_new, _set = object.__new__, object.__setattr__
+
+
+def trusted_post(fields: dict[str, Any]) -> Post:
+    """The Post of ``submission_fields`` output, built without validating the values again.
+
+    Why: every value there is already converted to exactly its field's type, so validation
+    can neither fail nor change anything, and at dump scale (millions of kept posts) it cost
+    a fifth of the read. This sets what ``Post(**fields)`` sets (the same fields, fields-set,
+    no extras) in a quarter of the time; the unit tests check the two are equal.
+    """
+    post: Post = _new(Post)
+    _set(post, "__dict__", {**fields, "domain_hint": None})
+    _set(post, "__pydantic_fields_set__", set(fields))
+    _set(post, "__pydantic_extra__", None)
+    _set(post, "__pydantic_private__", None)
+    return post
 
 
 def in_scope(config: ProjectConfig, post: Post) -> str | None:

@@ -30,8 +30,11 @@ from pipeline.sources.zstd_frames import zstd_frames
 
 BUILTIN_DEMO = "builtin:demo"
 MAX_ZSTD_WINDOW = 2**31
-READ_SIZE = 1 << 20  # decompressed bytes per step: bounds the text split at once
-ZSTD_INPUT = 1 << 17  # compressed bytes per step
+READ_SIZE = 1 << 20  # bytes per read of an uncompressed (or gzip) file
+# Compressed bytes per decompression step (a corrupt step loses its output, so this also
+# fixes where a corrupt stream's last kept line is) and the decoder's output buffer.
+ZSTD_INPUT = 1 << 17
+WRITE_SIZE = 1 << 17
 MIN_PART_BYTES = 64 << 20  # frames are grouped into parts of at least this many compressed bytes
 STREAM_ERRORS = (zstandard.ZstdError, EOFError, OSError)
 
@@ -129,7 +132,7 @@ def _zstd_chunks(compressed: Iterator[bytes]) -> Iterator[bytes]:
     losing the tail; a decompression object reports whether its frame was complete.
     """
     dctx = zstandard.ZstdDecompressor(max_window_size=MAX_ZSTD_WINDOW)
-    obj = dctx.decompressobj(write_size=READ_SIZE)
+    obj = dctx.decompressobj(write_size=WRITE_SIZE)
     fed = False
     for chunk in compressed:
         while chunk:
@@ -138,7 +141,7 @@ def _zstd_chunks(compressed: Iterator[bytes]) -> Iterator[bytes]:
             if out:
                 yield out
             if obj.eof:
-                chunk, obj, fed = obj.unused_data, dctx.decompressobj(write_size=READ_SIZE), False
+                chunk, obj, fed = obj.unused_data, dctx.decompressobj(write_size=WRITE_SIZE), False
             else:
                 chunk = b""
     if fed and not obj.eof:
@@ -185,7 +188,9 @@ class PartLines:
                         carry += chunk
                         continue
                     self.head, chunk, carry, need_head = carry + chunk[:cut], chunk[cut + 1:], b"", False
-                block = (carry + chunk).split(b"\n") if carry else chunk.split(b"\n")
+                block = chunk.split(b"\n")
+                if carry:
+                    block[0] = carry + block[0]
                 carry = block.pop()
                 if block:
                     self.lines += len(block)

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.collect.dumps import DumpMerger, dump_scan, merge_shards, read_part_to_shard
+from pipeline.collect.posts import submission_fields, trusted_post
 from pipeline.config import load_config
 from pipeline.context import StageContext
 from pipeline.sources.dump import plan_parts
@@ -126,3 +127,19 @@ def test_no_raw_author_in_the_workspace_after_collect(ctx: StageContext, tmp_pat
     for file in ctx.workspace.rglob("*"):
         if file.is_file():
             assert b"Secret_Name_" not in file.read_bytes(), file
+
+
+@pytest.mark.parametrize("changes", [
+    {}, {"selftext": "[deleted]", "author": "[deleted]", "removed_by_category": "deleted"},
+    {"selftext": "[removed]", "removed_by_category": "moderator"},
+    {"id": "t3_abc", "created_utc": "1600000000.9"},
+    {"score": None, "num_comments": "7", "over_18": 1, "permalink": "", "url": "https://x.example/a"},
+    {"author": None, "title": None, "selftext": None},
+])
+def test_dump_posts_are_built_like_validated_posts(changes: dict[str, object]) -> None:
+    data = {**submission(3, "AskHR"), **changes}
+    fields = submission_fields(data, "dump:d.zst", "salt", 5)
+    fast, validated = trusted_post(fields), post_from_submission(data, "dump:d.zst", "salt", 5)
+    assert fast == validated and fast.model_dump_json() == validated.model_dump_json()
+    assert fast.model_fields_set == validated.model_fields_set
+    assert fast.model_copy(update={"domain_hint": "x"}) == validated.model_copy(update={"domain_hint": "x"})
