@@ -26,8 +26,8 @@ def md_table(frame: pd.DataFrame, digits: int = 1) -> str:
 
 
 def _wide(frame: pd.DataFrame, index: list[str], column: str, value: str) -> pd.DataFrame:
-    """Values as columns in the canonical order."""
-    wide = frame.pivot_table(index=index, columns=column, values=value, aggfunc="first")
+    """Values as columns in the canonical order; NaN cells (no valid answers) stay, as 'n/a'."""
+    wide = frame.pivot_table(index=index, columns=column, values=value, aggfunc="first", dropna=False)
     wide = wide.reindex(columns=[c for c in [*VALUE_NAMES, ALL] if c in wide.columns])
     return wide.reset_index()
 
