@@ -215,7 +215,8 @@ def show(label: str, result: dict[str, Any]) -> None:
         print(f"{label:<44} error: {result['error']}", flush=True)
         return
     workers = f" workers {result['worker_peak_rss_mb']} MB" if "worker_peak_rss_mb" in result else ""
-    print(f"{label:<44} {rate(result):>9,.0f} lines/s  {result['seconds']:>7.2f} s  "
+    cpu = f"  cpu {result['cpu_seconds']:.2f} s" if "cpu_seconds" in result else ""
+    print(f"{label:<44} {rate(result):>9,.0f} lines/s  {result['seconds']:>7.2f} s{cpu}  "
           f"kept {result['kept']:>7,}  rss {result['peak_rss_mb']:>5.0f} MB{workers}", flush=True)
 
 
@@ -297,6 +298,9 @@ def ratios(rows: dict[str, dict[str, Any]]) -> dict[str, float]:
     for name, (a, b) in pairs.items():
         if rate(rows.get(a, {})) and rate(rows.get(b, {})):
             out[name] = round(rate(rows[a]) / rate(rows[b]), 3)
+    reader, plain = rows.get("valact reader", {}), rows.get("plain loop", {})
+    if reader.get("cpu_seconds") and plain.get("cpu_seconds"):  # what a busy machine cannot blur
+        out["valact reader / plain loop (cpu time)"] = round(plain["cpu_seconds"] / reader["cpu_seconds"], 3)
     scaling = ("collect dask 1 files", "collect dask", "collect dask 4 files")
     drivers = [rows[k]["peak_rss_mb"] for k in scaling if "peak_rss_mb" in rows.get(k, {})]
     if len(drivers) == 3:
