@@ -27,7 +27,7 @@ def md_table(frame: pd.DataFrame, digits: int = 1) -> str:
 
 def _wide(frame: pd.DataFrame, index: list[str], column: str, value: str) -> pd.DataFrame:
     """Values as columns in the canonical order; NaN cells (no valid answers) stay, as 'n/a'."""
-    wide = frame.pivot_table(index=index, columns=column, values=value, aggfunc="first", dropna=False)
+    wide = frame.set_index([*index, column])[value].unstack(column)  # only rows that exist
     wide = wide.reindex(columns=[c for c in [*VALUE_NAMES, ALL] if c in wide.columns])
     return wide.reset_index()
 
