@@ -14,8 +14,9 @@ to that process alone:
 - valact reader: ``read_part`` of every file (read, scope check, Post for each kept line);
 - `valact collect` (the CLI, Prefect included) into a fresh workspace: one process, then
   ``--runner dask://`` against a scheduler and 2 one-thread workers started here as separate
-  processes (so their peak RSS can be read); the rate uses the flow's own ``seconds``
-  (Prefect's start-up excluded), and the driver's RSS is the CLI process's;
+  processes (so their peak RSS can be read), warmed up by importing the dump reader once;
+  the rate uses the flow's own ``seconds`` (Prefect's start-up excluded), and the driver's
+  RSS is the CLI process's;
 - the driver's RSS of the Dask collect over 1, 2 and 4 files (each file the same size);
 - datatrove's JsonlReader (installed into a throwaway venv, not a valact dependency) on the
   first file, and on a copy with zstd's default window when it cannot open the 2 GiB one,
@@ -25,6 +26,7 @@ to that process alone:
 from __future__ import annotations
 
 import argparse
+import importlib
 import io
 import json
 import os
@@ -181,8 +183,11 @@ def collect(folder: Path, paths: list[Path], runner: str, cluster: Any = None) -
 
 def collect_dask(folder: Path, paths: list[Path], workers: int) -> dict[str, Any]:
     """The Dask collect against a fresh scheduler and ``workers`` worker processes."""
-    env = {"PYTHONPATH": str(ROOT), "PREFECT_HOME": str(folder / "worker-prefect")}
-    with dask_cluster(workers, env=env) as cluster:
+    from distributed import Client
+
+    with dask_cluster(workers, env={"PYTHONPATH": str(ROOT)}) as cluster:
+        with Client(cluster.address) as client:  # type: ignore[no-untyped-call]
+            client.run(importlib.import_module, "pipeline.collect.dumps")  # a warm cluster, as in use
         return collect(folder, paths, cluster.runner, cluster)
 
 
