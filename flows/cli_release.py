@@ -116,8 +116,10 @@ def verify_cmd(
         report = verify(target, hub_api() if target.startswith("hf://") else None)
     except _errors() as exc:
         _fail(str(exc))
-    result = {"target": report.target, "ok": report.ok, "checked_files": report.checked_files,
-              "problems": report.problems}
+    result: dict[str, object] = {"target": report.target, "ok": report.ok,
+                                 "checked_files": report.checked_files, "problems": report.problems}
+    if report.manifest is not None and report.manifest.rehydrated is not None:
+        result["rehydrated"] = report.manifest.rehydrated.model_dump()  # a local copy, not the release
     _emit(result, as_json)
     if not report.ok:
         _fail(f"{report.target} failed verification: " + "; ".join(report.problems))

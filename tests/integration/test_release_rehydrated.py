@@ -50,7 +50,8 @@ def test_rehydrated_copy_has_its_own_manifest_and_verifies(tmp_path: Path) -> No
     assert verify_folder(release).ok  # the release itself is untouched
     assert json.loads((release / "manifest.json").read_text())["text_policy"] == "masked"
 
-    result = CliRunner().invoke(release_app, ["verify", str(copy)])
+    result = CliRunner().invoke(release_app, ["verify", str(copy), "--json"])
     assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["rehydrated"]["source_text_policy"] == "masked"
     (copy / "data" / "scenarios.parquet").write_bytes(b"tampered")
     assert not verify_folder(copy).ok
