@@ -195,9 +195,11 @@ def datatrove_python(folder: Path) -> str | None:
     """The throwaway venv's python with datatrove, installed on first use; None if impossible."""
     target = folder / DATATROVE_VENV
     python = target / "bin" / "python"
-    if not python.exists():
+    installed = python.exists() and subprocess.run([str(python), "-c", "import datatrove"],
+                                                   capture_output=True, check=False).returncode == 0
+    if not installed:
         print("installing datatrove into a throwaway venv...", file=sys.stderr, flush=True)
-        venv.EnvBuilder(with_pip=True).create(target)
+        venv.EnvBuilder(with_pip=True, clear=True).create(target)
         pip = subprocess.run([str(python), "-m", "pip", "install", "-q", "datatrove", "zstandard", "orjson"],
                              capture_output=True, text=True, check=False)
         if pip.returncode != 0:
