@@ -53,8 +53,10 @@ def test_retry_after_headers() -> None:
     [
         ("context_length_exceeded", "This model's maximum context length is 128000 tokens",
          "context_length_exceeded"),
-        ("invalid_request_error", "This model's maximum context length is 4096 tokens", "context_length_exceeded"),
-        ("invalid_prompt", "Invalid prompt: flagged as potentially violating our usage policy", "invalid_prompt"),
+        ("invalid_request_error", "This model's maximum context length is 4096 tokens",
+         "context_length_exceeded"),
+        ("invalid_prompt", "Invalid prompt: flagged as potentially violating our usage policy",
+         "invalid_prompt"),
         ("InvalidParameter", "Range of input length should be [1, 129024]", "context_length_exceeded"),
         ("invalid_request_error", "'messages' must contain the word 'json'", "rejected"),
         ("invalid_request_error", "Invalid schema for response_format 'x'", "invalid_schema"),
