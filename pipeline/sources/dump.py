@@ -34,7 +34,7 @@ READ_SIZE = 1 << 20  # bytes per read of an uncompressed (or gzip) file
 # Compressed bytes per decompression step (a corrupt step loses its output, so this also
 # fixes where a corrupt stream's last kept line is) and the decoder's output buffer.
 ZSTD_INPUT = 1 << 17
-WRITE_SIZE = 1 << 17
+WRITE_SIZE = 1 << 22  # one output buffer holds a whole step: no joining of pieces (a copy)
 MIN_PART_BYTES = 64 << 20  # frames are grouped into parts of at least this many compressed bytes
 STREAM_ERRORS = (zstandard.ZstdError, EOFError, OSError)
 
