@@ -64,3 +64,13 @@ def validation_summary(store: Store) -> dict[str, Any]:
         "krippendorff_alpha": clean(agree["krippendorff_alpha"]),
         "corrections": store.count(Correction),
     }
+
+
+def release_validation(store: Store) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The validation table's rows and the card's summary: what the flows hand the release builder.
+
+    ``pipeline`` never imports this package; the flows pass this function in, so a release
+    built where annotation is not used simply has no validation table.
+    """
+    rows = validation_rows(store)
+    return rows, (validation_summary(store) if rows else {})

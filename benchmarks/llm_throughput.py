@@ -1,18 +1,23 @@
-"""Sustained request rate of valact's generate stage against a rate-limited provider, and of
-curator (bespokelabs-curator) on the same requests against the same simulator, in one run.
+"""valact's generate stage against a rate-limited provider, and curator (bespokelabs-curator) on
+the same number of requests against the same simulator, in one run, in two regimes:
 
-The simulator (tests/support/provider_sim.py) allows R requests per 60 s sliding window,
-answers 429 + Retry-After above that, and takes 300 ms per request. valact's generate stage
-runs ``--scenarios`` scenarios x 2 generators (one request each); we print the sustained rate
-(first to last accepted request) as a share of R, the most requests seen in any 60 s window,
-and how many 429s were needed. Then curator sends the same number of requests through its
-OpenAI backend with ``max_requests_per_minute = R``.
+- ``rate``: R = 300 requests per 60 s sliding window, 300 ms per answer. The limit is the
+  bottleneck; we print the sustained rate (first to last accepted request) as a share of R,
+  the most requests seen in any 60 s window, and the 429s.
+- ``latency``: R = 6,000 per minute, 5 s per answer, 1,200 requests. Throughput depends on
+  how many requests are kept in flight (Little's law: 100/s x 5 s = 500). The floor is
+  requests / R + latency (12 s + 5 s = 17 s); we print each tool's time from the first
+  request to the last answer and floor / time (1.0 = as fast as the provider allows).
+
+The simulator (tests/support/provider_sim.py) answers 429 + Retry-After above R. valact runs
+``--scenarios`` scenarios x 2 generators (one request each); curator sends the same number of
+requests through its OpenAI backend with ``max_requests_per_minute = R``.
 
 curator is not a valact dependency. Install it once into a throwaway venv:
 
     python3.11 -m venv /tmp/curator-venv && /tmp/curator-venv/bin/pip install bespokelabs-curator
 
-Run:  PYTHONPATH=. .venv/bin/python benchmarks/llm_throughput.py [--rpm 300] [--scenarios 150]
+Run:  PYTHONPATH=. .venv/bin/python benchmarks/llm_throughput.py [--regime rate|latency|both]
 """
 
 from __future__ import annotations
@@ -31,7 +36,8 @@ sys.path.insert(0, str(REPO))
 
 from pipeline.config import load_config  # noqa: E402
 from pipeline.context import StageContext  # noqa: E402
-from pipeline.stages import generate  # noqa: E402
+from pipeline.runner import run_stage  # noqa: E402
+from pipeline.stages.generate import GenerateStage  # noqa: E402
 from schemas.records import Scenario  # noqa: E402
 from tests.support.provider_sim import ProviderSim, SimConfig, valact_overrides  # noqa: E402
 
@@ -68,10 +74,12 @@ print(json.dumps({{"seconds": time.time() - started, "rows": rows}}))
 """
 
 
-def figures(sim: ProviderSim, limit: int) -> dict[str, float]:
+def figures(sim: ProviderSim, limit: int, latency: float) -> dict[str, float]:
     times = sorted(sim.stats.accepted_times)
     span = times[-1] - times[0] if len(times) > 1 else float("nan")
     sustained = (len(times) - 1) / span * 60 if len(times) > 1 else 0.0
+    floor = len(times) / (limit / 60) + latency
+    first_to_last_answer = span + latency
     return {
         "requests": len(times),
         "seconds": round(span, 1),
@@ -79,6 +87,9 @@ def figures(sim: ProviderSim, limit: int) -> dict[str, float]:
         "ratio_of_limit": round(sustained / limit, 4),
         "max_in_any_60s": sim.max_in_window(60.0),
         "http_429": sim.stats.by_status[429],
+        "first_request_to_last_answer_s": round(first_to_last_answer, 1),
+        "floor_s": round(floor, 1),
+        "floor_over_time": round(floor / first_to_last_answer, 3),
     }
 
 
@@ -86,7 +97,9 @@ def run_valact(rpm: int, scenarios: int, latency: float) -> dict[str, float]:
     os.environ["VALACT_SIM_KEY"] = KEY
     with ProviderSim(SimConfig(rpm=rpm, window_s=60.0, latency_s=latency, api_key=KEY)) as sim, \
             tempfile.TemporaryDirectory() as tmp:
-        overrides = valact_overrides(sim, rpm=rpm // 2, max_concurrency=8, timeout_s=30)
+        # Each of the two generator aliases gets half of R; no max_concurrency: the in-flight
+        # bound follows from the limits and the measured latency.
+        overrides = valact_overrides(sim, rpm=rpm // 2, max_concurrency=None, timeout_s=60)
         config = load_config("demo", None, tmp, overrides)
         ctx = StageContext.open(config)
         ctx.store.put([
@@ -95,12 +108,13 @@ def run_valact(rpm: int, scenarios: int, latency: float) -> dict[str, float]:
                      created_utc=1_700_000_000, url="")
             for i in range(scenarios)
         ])
-        pairs = generate.pending_pairs(ctx)
-        report = generate.generate_batch(ctx, pairs)
+        stats = run_stage(ctx, GenerateStage())
+        peak = max(g.peak for g in ctx.registry.gates.values())
         ctx.close()
-        result = figures(sim, rpm)
-        result["failed"] = len(report.failed)
+        result = figures(sim, rpm, latency)
+        result["failed"] = stats.failed
         result["paid_twice"] = len(sim.paid_twice())
+        result["peak_in_flight_per_alias"] = peak
         return result
 
 
@@ -119,38 +133,56 @@ def run_curator(rpm: int, n: int, latency: float) -> dict[str, object]:
         wall = time.time() - started
         if done.returncode != 0:
             return {"error": "curator run failed", "stderr": done.stderr[-1500:]}
-        result: dict[str, object] = dict(figures(sim, rpm))
+        result: dict[str, object] = dict(figures(sim, rpm, latency))
         result["wall_seconds_incl_startup"] = round(wall, 1)
         result["paid_twice"] = len(sim.paid_twice())
         return result
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--rpm", type=int, default=300, help="simulator limit R (requests per minute)")
-    parser.add_argument("--scenarios", type=int, default=150, help="scenarios (x2 generator requests)")
-    parser.add_argument("--latency", type=float, default=0.3)
-    parser.add_argument("--skip-curator", action="store_true")
-    args = parser.parse_args()
-    print(f"simulator: R = {args.rpm} requests/min (60 s sliding window), "
-          f"latency {args.latency * 1000:.0f} ms")
-    valact = run_valact(args.rpm, args.scenarios, args.latency)
+REGIMES = {
+    "rate": {"rpm": 300, "scenarios": 150, "latency": 0.3},
+    "latency": {"rpm": 6000, "scenarios": 600, "latency": 5.0},
+}
+
+
+def run_regime(name: str, rpm: int, scenarios: int, latency: float, skip_curator: bool) -> None:
+    print(f"== {name}-bound: R = {rpm} requests/min (60 s sliding window), latency {latency * 1000:.0f} ms, "
+          f"{scenarios * 2} requests")
+    valact = run_valact(rpm, scenarios, latency)
     print("valact generate:", json.dumps(valact))
-    print(f"valact sustained {valact['ratio_of_limit'] * 100:.1f}% of R; max in any 60 s = "
-          f"{valact['max_in_any_60s']} (limit {args.rpm}); 429s = {valact['http_429']}")
-    if args.skip_curator:
+    print(f"valact: {valact['ratio_of_limit'] * 100:.1f}% of R sustained; max in any 60 s = "
+          f"{valact['max_in_any_60s']} (limit {rpm}); 429s = {valact['http_429']}; "
+          f"first request to last answer {valact['first_request_to_last_answer_s']} s vs floor "
+          f"{valact['floor_s']} s -> {valact['floor_over_time']:.2f} of the floor")
+    if skip_curator:
         return
-    curator = run_curator(args.rpm, args.scenarios * 2, args.latency)
+    curator = run_curator(rpm, scenarios * 2, latency)
     if "error" in curator:
         print("curator: NOT MEASURED -", curator["error"])
         if "stderr" in curator:
             print(curator["stderr"])
         return
     print("curator:", json.dumps(curator))
-    print(f"curator sustained {float(curator['ratio_of_limit']) * 100:.1f}% of R; max in any 60 s = "  # type: ignore[arg-type]
-          f"{curator['max_in_any_60s']}; 429s = {curator['http_429']}")
+    print(f"curator: {float(curator['ratio_of_limit']) * 100:.1f}% of R sustained; "  # type: ignore[arg-type]
+          f"max in any 60 s = {curator['max_in_any_60s']}; 429s = {curator['http_429']}; "
+          f"first request to last answer {curator['first_request_to_last_answer_s']} s -> "
+          f"{curator['floor_over_time']} of the floor")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--regime", choices=["rate", "latency", "both"], default="both")
+    parser.add_argument("--rpm", type=int, default=None, help="override the regime's limit R")
+    parser.add_argument("--scenarios", type=int, default=None, help="scenarios (x2 generator requests)")
+    parser.add_argument("--latency", type=float, default=None, help="seconds per answer")
+    parser.add_argument("--skip-curator", action="store_true")
+    args = parser.parse_args()
+    for name in (["rate", "latency"] if args.regime == "both" else [args.regime]):
+        regime = REGIMES[name]
+        run_regime(name, args.rpm or int(regime["rpm"]), args.scenarios or int(regime["scenarios"]),
+                   args.latency if args.latency is not None else float(regime["latency"]), args.skip_curator)
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from typing import Any
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
+from annotation import release_validation
 from pipeline.importers.valact_original import import_original
 from pipeline.release.build import build_release, release_config, releases_root
 from pipeline.release.declarations import keep_manifest, load_declaration
@@ -36,7 +37,7 @@ def default_local_repo(releases_dir: Path, version: str) -> Path:
 @task(name="release-build", **TASK)  # type: ignore[call-overload]
 def build_task(releases_dir: str, version: str, overwrite: bool) -> dict[str, Any]:
     """Write the release folder of one declared version."""
-    result = build_release(Path(releases_dir), version, overwrite)
+    result = build_release(Path(releases_dir), version, overwrite, validation=release_validation)
     diff = result.diff
     return {
         "version": version, "path": str(result.release.path), "changed": result.release.changed,

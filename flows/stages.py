@@ -13,6 +13,7 @@ from typing import Any
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
+from annotation import release_validation
 from flows.collect import collect_flow as collect_flow  # stage 1 has its own wiring (dumps on Dask)
 from flows.runtime import RunRef, board, context
 from pipeline.context import StageContext
@@ -39,7 +40,7 @@ def progress(ctx: StageContext, stages: list[Stage[Any]]) -> Progress:
 def stage_task(ref: RunRef, name: str, overwrite: bool = False) -> dict[str, Any]:
     """Drive one stage through its contract."""
     ctx = context(ref)
-    stage = make_stage(name, StageOptions(overwrite=overwrite))
+    stage = make_stage(name, StageOptions(overwrite=overwrite, validation=release_validation))
     return run_stage(ctx, stage, progress(ctx, [stage])).as_dict()
 
 

@@ -12,14 +12,16 @@ import asyncio
 import threading
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from pipeline.context import StageContext
 from pipeline.engine import UNBOUNDED, stream_units
+from pipeline.hashing import content_id
 from pipeline.llm.client import InvalidOutputError
 from pipeline.llm.types import RequestRejectedError, RetryableError
 from pipeline.stage import ModelStage, Outcome, Stage, StageStats
-from schemas.records import LLMCall
+from schemas.records import LLMCall, StageRun
 
 Progress = Callable[[StageStats, Outcome], None]
 
@@ -64,6 +66,7 @@ def run_stage(ctx: StageContext, stage: Stage[Any], on_progress: Progress | None
             stage.on_finished()
     finally:
         stats.seconds = time.monotonic() - started
+    record_stats(ctx, stats)
     return stats
 
 
@@ -87,6 +90,7 @@ def run_together(
                 stage.on_finished()
         finally:
             stats.seconds = time.monotonic() - started
+        record_stats(ctx, stats)
 
     async def main() -> None:
         async with asyncio.TaskGroup() as group:
@@ -101,6 +105,14 @@ def run_together(
         for counter in counters:
             ctx.registry.listeners.remove(counter)
     return all_stats
+
+
+def record_stats(ctx: StageContext, stats: StageStats) -> None:
+    """Keep a stage run's stats in the store (``valact status`` shows the last one per stage)."""
+    ctx.store.put([StageRun(
+        id=content_id("stagerun", ctx.run_id, stats.stage), run_id=ctx.run_id, stage=stats.stage,
+        stats=stats.as_dict(), finished_at=datetime.now(UTC),
+    )])
 
 
 def _count(stats: StageStats, outcome: Outcome, on_progress: Progress | None) -> None:

@@ -19,6 +19,7 @@ from schemas.records import (
     RunRecord,
     Scenario,
     ScreenDecision,
+    StageRun,
 )
 
 
@@ -86,6 +87,11 @@ def workspace_status(store: Store) -> dict[str, Any]:
     for d in drops:
         drop_reasons[d.stage][d.reason] += 1
     calls = store.all(LLMCall)
+    stage_runs: dict[str, StageRun] = {}
+    for stage_run in store.all(StageRun):
+        known = stage_runs.get(stage_run.stage)
+        if known is None or stage_run.finished_at > known.finished_at:
+            stage_runs[stage_run.stage] = stage_run
     runs = store.all(RunRecord)
     last_run = max(runs, key=lambda r: r.started_at) if runs else None
     decisions = store.all(ScreenDecision)
@@ -108,6 +114,7 @@ def workspace_status(store: Store) -> dict[str, Any]:
             for d in sorted(drops, key=lambda d: (d.stage, d.reason, d.item_id))
         ],
         "llm": llm_summary(calls),
+        "last_stage_runs": {name: {"run_id": r.run_id, **r.stats} for name, r in stage_runs.items()},
         "last_run": None if last_run is None else {
             "id": last_run.id, "command": last_run.command, "status": last_run.status,
             "llm": llm_summary([c for c in calls if c.run_id == last_run.id]),

@@ -28,6 +28,7 @@ from schemas.records import (
     Scenario,
     ScreenDecision,
     ScreenVote,
+    StageRun,
 )
 
 R = TypeVar("R", bound=Record)
@@ -42,6 +43,7 @@ TABLES: dict[type[Record], str] = {
     Question: "questions",
     LLMCall: "llm_calls",
     RunRecord: "runs",
+    StageRun: "stage_runs",
 }
 
 

@@ -7,7 +7,7 @@ Each record carries a stable, content-derived ``id`` so that writing it twice is
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -152,3 +152,16 @@ class RunRecord(Record):
     finished_at: datetime | None = None
     status: Literal["running", "completed", "failed"] = "running"
     summary: dict[str, object] = Field(default_factory=dict)
+
+
+class StageRun(Record):
+    """One stage's run in numbers (``StageStats``): what ``valact status`` shows per stage.
+
+    The same figures the progress bars and a flow's result show, kept so status can say how
+    the last run of each stage went without recomputing anything.
+    """
+
+    run_id: str
+    stage: str
+    stats: dict[str, Any]
+    finished_at: datetime

@@ -50,6 +50,9 @@ from schemas.config import ModelConfig
 from schemas.records import LLMCall, Record
 
 ENDPOINT = "/v1/chat/completions"
+# With coroutine callers a job goes when the loop is quiet; this long a pause without a new
+# request submits anyway (a safety net, should the quiet test ever not fire).
+ROUND_TIMEOUT_S = 30.0
 FINAL = frozenset({"completed", "failed", "expired", "cancelled"})
 JobStatus = Literal["creating", "submitted", "completed", "failed", "expired", "cancelled"]
 
@@ -131,6 +134,8 @@ class BatchRunner:
         self._flusher: threading.Thread | None = None
         self._resumed = False
         self._to_resume: list[BatchJob] = []
+        self._flush_requested = False
+        self._rounds_signalled = False
         self.jobs_created = 0
 
     # ---- callers -------------------------------------------------------------------------
@@ -148,13 +153,20 @@ class BatchRunner:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[ChatResponse] = loop.create_future()
         with self._lock:
+            self._rounds_signalled = getattr(loop, "_ready", None) is not None
             waiter = self._enqueue_locked(key, request, meta)
             if waiter.done.is_set():
                 _settle(future, waiter.response, waiter.error)
             else:
                 waiter.futures.append((loop, future))
         self._start_flusher()
+        when_quiet(loop, self._round_complete)
         return await future
+
+    def _round_complete(self) -> None:
+        """Every coroutine of the run is waiting: this round's requests are all queued."""
+        with self._lock:
+            self._flush_requested = bool(self._queue)
 
     def _enqueue(self, key: str, request: ChatRequest, meta: dict[str, str]) -> _Waiter:
         with self._lock:
@@ -211,9 +223,15 @@ class BatchRunner:
                     return
                 idle = time.monotonic() - self._last_enqueue
                 keys = self._next_job_keys()
-                if len(keys) == len(self._queue) and idle < linger:
+                # Coroutine callers say when their round is complete (``_flush_when_quiet``);
+                # a pause in arrivals means nothing then (a busy machine can stall the loop).
+                # Threads only have the pause: ``batch_linger_s`` without a new request.
+                quiet = (self._flush_requested or idle >= ROUND_TIMEOUT_S) if self._rounds_signalled \
+                    else idle >= linger
+                if len(keys) == len(self._queue) and not quiet:
                     continue  # more may come: a whole stage's requests go in as few jobs as allowed
                 del self._queue[: len(keys)]
+                self._flush_requested = bool(self._queue) and self._flush_requested
                 entries = {k: self._waiters[k].meta for k in keys}
             job = BatchJob(
                 id=content_id("batch", self.alias, sorted(keys), time.time()),
@@ -329,6 +347,7 @@ class BatchRunner:
             return []
         answered: set[str] = set()
         with_line: set[str] = set()
+        answers: dict[str, ChatResponse] = {}
         for file_id in (batch.output_file_id, batch.error_file_id):
             if not file_id:
                 continue
@@ -337,23 +356,25 @@ class BatchRunner:
                 if line.strip():
                     parsed = json.loads(line)
                     with_line.add(str(parsed.get("custom_id", "")))
-                    key = self._file_line(job, parsed)
+                    key = self._file_line(job, parsed, answers)
                     if key:
                         answered.add(key)
+        # Every answer of the job is filed in one write and released at once, so the next
+        # round (tie-breaks, repairs) is asked together and goes out as one job too.
+        self._deliver(job, answers)
         silent = sorted(job.entries.keys() - with_line)
         self._record_failed(job, silent, RetryableError(f"no answer line (job {job.status})"))
         return [k for k in job.entries if k not in answered]
 
-    def _file_line(self, job: BatchJob, line: dict[str, Any]) -> str | None:
-        """Resolve one output/error line; returns its key if it needs no resubmission."""
+    def _file_line(self, job: BatchJob, line: dict[str, Any], answers: dict[str, ChatResponse]) -> str | None:
+        """Read one output/error line (answers go into ``answers``); its key if it needs no resubmission."""
         key = str(line.get("custom_id", ""))
         if key not in job.entries:
             return None
         response = line.get("response") or {}
         status = int(response.get("status_code") or 0)
         if status == 200 and not line.get("error"):
-            answer = parse_completion(response.get("body") or {}, self.model.model, 0.0)
-            self._deliver(job, key, answer)
+            answers[key] = parse_completion(response.get("body") or {}, self.model.model, 0.0)
             return key
         error = line.get("error") or (response.get("body") or {}).get("error") or {}
         problem = classify_status(
@@ -389,20 +410,25 @@ class BatchRunner:
         return CallOrigin.from_meta(job.entries[key], provider=self.model.provider, alias=self.alias,
                                     params=self._params(job), request_hash=key)
 
-    def _deliver(self, job: BatchJob, key: str, answer: ChatResponse) -> None:
-        meta = job.entries[key]
-        self.cache.put(key, self.model.provider, self.model.model, meta.get("prompt_hash", ""), answer,
-                       meta.get("prompt_name", ""))
-        cost = call_cost(self.model, answer.tokens_in, answer.tokens_out, batch=True)
-        record = answered_call(self._origin(job, key), answer, cached=False, cost_usd=cost)
-        self.store.put([record])
+    def _deliver(self, job: BatchJob, answers: dict[str, ChatResponse]) -> None:
+        """Cache and record a job's answers (one store write), then wake their waiters."""
+        records = []
+        for key, answer in answers.items():
+            meta = job.entries[key]
+            self.cache.put(key, self.model.provider, self.model.model, meta.get("prompt_hash", ""), answer,
+                           meta.get("prompt_name", ""))
+            cost = call_cost(self.model, answer.tokens_in, answer.tokens_out, batch=True)
+            records.append(answered_call(self._origin(job, key), answer, cached=False, cost_usd=cost))
+        self.store.put(records)
         if self._notify is not None:
-            self._notify(record)
+            for record in records:
+                self._notify(record)
         with self._lock:
-            waiter = self._waiters.pop(key, None)
-        if waiter is not None:
-            waiter.response = answer
-            waiter.resolve()
+            waiters = [(self._waiters.pop(key, None), answer) for key, answer in answers.items()]
+        for waiter, answer in waiters:
+            if waiter is not None:
+                waiter.response = answer
+                waiter.resolve()
 
     def _fail(self, keys: list[str], error: ProviderError) -> None:
         with self._lock:
@@ -410,3 +436,36 @@ class BatchRunner:
         for waiter in waiters:
             waiter.error = error
             waiter.resolve()
+
+
+_quiet_callbacks: dict[int, list[Callable[[], None]]] = {}
+
+
+def when_quiet(loop: asyncio.AbstractEventLoop, callback: Callable[[], None]) -> None:
+    """Call ``callback`` once nothing on ``loop`` is ready to run (every coroutine is waiting).
+
+    Then every unit has either asked its question or is waiting for an answer: no more
+    requests can join this round, so the job goes now instead of after ``batch_linger_s``
+    of silence (which a busy machine can break into several jobs). One watcher per loop
+    serves every runner; two would keep each other's ready queue busy forever. asyncio has
+    no public "idle" test, so its ready queue is read where it exists; where it does not,
+    ``callback`` is never called and the linger decides.
+    """
+    if getattr(loop, "_ready", None) is None:
+        return
+    watching = id(loop) in _quiet_callbacks
+    waiting = _quiet_callbacks.setdefault(id(loop), [])
+    if callback not in waiting:
+        waiting.append(callback)
+    if not watching:
+        loop.create_task(_watch(loop))
+
+
+async def _watch(loop: asyncio.AbstractEventLoop) -> None:
+    ready = loop._ready  # type: ignore[attr-defined]
+    while True:
+        await asyncio.sleep(0)
+        if len(ready) == 0:
+            break
+    for callback in _quiet_callbacks.pop(id(loop), []):
+        callback()

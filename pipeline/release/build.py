@@ -23,6 +23,7 @@ from pipeline.stages.publish import (
     PublishResult,
     ReleaseExistsError,
     ReleaseOptions,
+    ValidationSource,
     build_release_files,
     file_entries,
     write_release,
@@ -67,8 +68,11 @@ def built_versions(root: Path) -> list[str]:
     return [p.name for p in root.iterdir() if (p / MANIFEST).is_file()]
 
 
-def build_release(releases_dir: Path, version: str, overwrite: bool = False) -> BuildResult:
-    """Build (or confirm unchanged) the release a declaration describes."""
+def build_release(
+    releases_dir: Path, version: str, overwrite: bool = False, validation: ValidationSource | None = None
+) -> BuildResult:
+    """Build (or confirm unchanged) the release a declaration describes (``validation``: see
+    ``ReleaseOptions``)."""
     declaration = load_declaration(releases_dir, version)
     config = release_config(declaration)
     workspace = Path(config.workspace).resolve()
@@ -84,6 +88,7 @@ def build_release(releases_dir: Path, version: str, overwrite: bool = False) -> 
             origin=declaration.source.kind, notes=declaration.notes,
             correction_policy=declaration.correction_policy,
             previous=root / before if before else None, previous_version=before, changelog=True,
+            validation=validation,
         ))
         kept = published_manifest(releases_dir, version)
         if kept is not None:

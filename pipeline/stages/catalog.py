@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pipeline.context import StageContext
 from pipeline.stage import Outcome, Stage, StageStats
@@ -18,6 +18,9 @@ from pipeline.stages.assemble import AssembleStage
 from pipeline.stages.generate import GenerateStage
 from pipeline.stages.screen import ScreenStage
 from schemas.records import Question, Scenario
+
+if TYPE_CHECKING:  # type only: the publish module pulls in pandas and pyarrow
+    from pipeline.stages.publish import ValidationSource
 
 STAGE_ORDER: tuple[str, ...] = ("collect", "screen", "generate", "assemble", "publish")
 STREAMED_TOGETHER: tuple[str, ...] = ("screen", "generate")
@@ -30,8 +33,9 @@ class PublishStage(Stage[None]):
     reads = (Question, Scenario)
     writes = ()
 
-    def __init__(self, overwrite: bool = False) -> None:
+    def __init__(self, overwrite: bool = False, validation: ValidationSource | None = None) -> None:
         self.overwrite = overwrite
+        self.validation = validation
         self.facts: dict[str, Any] = {}
 
     def total(self, ctx: StageContext) -> int:
@@ -46,7 +50,7 @@ class PublishStage(Stage[None]):
         """Build and write the release (or confirm it is unchanged)."""
         from pipeline.stages.publish import publish_local  # heavy (pandas, pyarrow): only when publishing
 
-        result = publish_local(ctx, overwrite=self.overwrite)
+        result = publish_local(ctx, overwrite=self.overwrite, validation=self.validation)
         self.facts = {"path": str(result.path), "changed": result.changed, "counts": result.manifest.counts}
         return Outcome.done() if result.changed else Outcome("skipped")
 
@@ -60,6 +64,8 @@ class StageOptions:
     """Options a stage command passes to its stage."""
 
     overwrite: bool = False
+    # Expert judgements for the release (the flows pass annotation's; see ReleaseOptions).
+    validation: ValidationSource | None = None
 
 
 def make_stage(name: str, options: StageOptions | None = None) -> Stage[Any]:
@@ -72,7 +78,7 @@ def make_stage(name: str, options: StageOptions | None = None) -> Stage[Any]:
     if name == "assemble":
         return AssembleStage()
     if name == "publish":
-        return PublishStage(opts.overwrite)
+        return PublishStage(opts.overwrite, opts.validation)
     raise ValueError(f"no stage object for {name!r}; stages are {', '.join(STAGE_ORDER)}")
 
 

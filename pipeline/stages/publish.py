@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import shutil
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
@@ -91,6 +92,9 @@ class ReleaseOptions:
     previous: Path | None = None
     previous_version: str | None = None
     changelog: bool = False
+    # Expert judgements (table rows, card summary), handed in by the flows: ``pipeline``
+    # does not import ``annotation``. None = a release without a validation table.
+    validation: ValidationSource | None = None
 
 
 @dataclass
@@ -106,15 +110,14 @@ class ReleaseContent:
     diff: ReleaseDiff | None = None
 
 
-def _validation(store: Store) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """Expert judgements from the annotation package when it is installed, else none."""
-    try:
-        from annotation import validation_rows, validation_summary  # type: ignore[attr-defined]
-    except ImportError:
+ValidationSource = Callable[[Store], tuple[list[dict[str, Any]], dict[str, Any]]]
+
+
+def _validation(store: Store, options: ReleaseOptions) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Expert judgements from the source the flow handed in, else none."""
+    if options.validation is None:
         return [], {}
-    rows: list[dict[str, Any]] = list(validation_rows(store))
-    summary: dict[str, Any] = dict(validation_summary(store)) if rows else {}
-    return rows, summary
+    return options.validation(store)
 
 
 def _models(calls: list[LLMCall], candidates: list[ActionCandidate]) -> dict[str, str]:
@@ -148,7 +151,7 @@ def build_release_files(store: Store, config: ProjectConfig, options: ReleaseOpt
     calls = store.all(LLMCall)
     warnings = Counter(w for c in candidates for w in c.warnings)
     scrubbed: Counter[str] = Counter()
-    validation_rows, validation_summary = _validation(store)
+    validation_rows, validation_summary = _validation(store, options)
     region = config.publish.phone_region
     tables = {
         "questions": questions_table(questions, scenarios_all, region=region),
@@ -233,9 +236,11 @@ def write_release(
     return PublishResult(target, changed=True, manifest=manifest)
 
 
-def publish_local(ctx: StageContext, overwrite: bool = False) -> PublishResult:
+def publish_local(
+    ctx: StageContext, overwrite: bool = False, validation: ValidationSource | None = None
+) -> PublishResult:
     """Write (or confirm unchanged) the release folder for the configured version."""
-    content = build_release_files(ctx.store, ctx.config, ReleaseOptions())
+    content = build_release_files(ctx.store, ctx.config, ReleaseOptions(validation=validation))
     result = write_release(release_dir(ctx), content, ctx.config, overwrite)
     _remember(ctx, result.path)
     return result

@@ -76,6 +76,9 @@ def test_overlong_and_refused_posts_are_drops_and_the_build_goes_on(
     # ...and `valact status` shows both reasons.
     assert status["drops_by_stage"]["prefilter"]["too_long"] == 1
     assert status["drops_by_stage"]["screen"][refused.reason] == 1
+    # Status shows each stage's last run with the very stats the runner returned.
+    assert status["last_stage_runs"]["screen"]["dropped"] == dict(sorted(screen.dropped.items()))
+    assert status["last_stage_runs"]["generate"]["requests"] == generate.requests
     assert sim.paid_twice() == []
 
 

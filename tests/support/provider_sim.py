@@ -106,6 +106,7 @@ class SimConfig:
     batch_delay_s: float = 0.0
     expire_first_batch: bool = False
     responder: Responder = default_answer
+    responder_sees_model: bool = False
 
 
 @dataclass
@@ -316,6 +317,9 @@ def _messages_and_schema(body: dict[str, Any]) -> tuple[list[dict[str, Any]], di
 def _answer(sim: ProviderSim, body: dict[str, Any], fault: str | None) -> tuple[str, str, int, int]:
     """(content, finish_reason, prompt tokens, completion tokens) for a request."""
     messages, schema = _messages_and_schema(body)
+    if sim.config.responder_sees_model:
+        # The responder can answer like *this* model (two screeners then disagree sometimes).
+        messages = [*messages, {"role": "system", "content": f"served model: {body.get('model', '')}"}]
     content = sim.config.responder(messages, schema)
     finish = "stop"
     if fault == "truncated":
@@ -620,7 +624,7 @@ def valact_overrides(
     quota: int = 3,
     batch: bool = False,
     timeout_s: float = 2.0,
-    max_concurrency: int = 4,
+    max_concurrency: int | None = 4,
     rpm: int | None = None,
     budget_usd: float | None = None,
 ) -> dict[str, Any]:

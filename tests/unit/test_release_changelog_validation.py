@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from annotation import release_validation
 from pipeline.release.build import build_release
 from pipeline.store import open_store
 from schemas.annotation import AnnotationResult
@@ -20,7 +21,7 @@ def test_changelog_lists_validation_rows_added_and_changed(tmp_path: Path) -> No
     (kept,) = judge(store, first, [first.value.value])
     store.close()
     declare(releases, "0.1.0", workspace)
-    build_release(releases, "0.1.0")
+    build_release(releases, "0.1.0", validation=release_validation)
 
     store = open_store(workspace)
     judge(store, second, [second.value.value, "None / unclear"])
@@ -29,7 +30,7 @@ def test_changelog_lists_validation_rows_added_and_changed(tmp_path: Path) -> No
     store.put([result.model_copy(update={"expert_value": "None / unclear"})])  # the expert changed their mind
     store.close()
     declare(releases, "0.2.0", workspace)
-    built = build_release(releases, "0.2.0")
+    built = build_release(releases, "0.2.0", validation=release_validation)
 
     assert built.diff is not None
     validation = built.diff.tables["validation"]

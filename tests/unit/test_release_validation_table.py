@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from annotation import release_validation
 from pipeline.config import load_config
 from pipeline.hashing import content_id
 from pipeline.stages.publish import ReleaseOptions, build_release_files
@@ -27,7 +28,7 @@ def test_verify_judgements_reach_the_validation_table_and_card(tmp_path: Path) -
                                            ls_annotation_id=n, ls_task_id=n, annotator="a_x",
                                            verdict=verdict)]  # type: ignore[arg-type]
     store.put(records)
-    content = build_release_files(store, load_config("demo"), ReleaseOptions())
+    content = build_release_files(store, load_config("demo"), ReleaseOptions(validation=release_validation))
     table = read_parquet(content.files["data/validation.parquet"]).to_pylist()
     assert len(table) == 3
     assert sorted(row["verdict"] for row in table) == ["correct", "correct", "wrong"]
