@@ -36,6 +36,8 @@ RECORD_NAME = "valact-server.json"
 LOG_NAME = "prefect-server.log"
 # Variables the server process keeps from our environment; provider keys never reach it.
 _KEPT_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "VIRTUAL_ENV")
+# Client-side Prefect settings (where to send runs, and its credentials): not the server's business.
+_CLIENT_ONLY = ("PREFECT_API_URL", "PREFECT_API_KEY", "PREFECT_API_AUTH_STRING")
 
 
 class ServerError(RuntimeError):
@@ -137,7 +139,7 @@ def stop(workspace: Path, timeout_s: float = 30.0) -> ServerInfo | None:
 def _launch(home: Path, log: Path, env: dict[str, str], timeout_s: float) -> ServerInfo:
     """Run ``prefect server start`` detached on a free loopback port and wait for its health."""
     server_env = {k: os.environ[k] for k in _KEPT_ENV if k in os.environ}
-    server_env.update({k: v for k, v in env.items() if k != "PREFECT_API_URL"})
+    server_env.update({k: v for k, v in env.items() if k not in _CLIENT_ONLY})
     server_env["PREFECT_HOME"] = str(home)
     port = _free_port()
     command = [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
