@@ -61,13 +61,22 @@ def run_stage(ctx: StageContext, stage: Stage[Any], on_progress: Progress | None
     try:
         for unit in stage.plan(ctx):
             _count(stats, stage.run(ctx, unit), on_progress)
+    except BaseException:
+        stats.seconds = time.monotonic() - started
+        raise
+    _close(ctx, stage, stats, started)
+    return stats
+
+
+def _close(ctx: StageContext, stage: Stage[Any], stats: StageStats, started: float) -> None:
+    """Every unit is done: finish the stage, time it, keep its stats, tell linked stages."""
+    try:
         stage.finish(ctx, stats)
-        if stage.on_finished is not None:
-            stage.on_finished()
     finally:
         stats.seconds = time.monotonic() - started
     record_stats(ctx, stats)
-    return stats
+    if stage.on_finished is not None:
+        stage.on_finished()
 
 
 def run_together(
@@ -85,12 +94,10 @@ def run_together(
         started = time.monotonic()
         try:
             await _run_model_stage(ctx, stage, stats, on_progress)
-            stage.finish(ctx, stats)
-            if stage.on_finished is not None:
-                stage.on_finished()
-        finally:
+        except BaseException:
             stats.seconds = time.monotonic() - started
-        record_stats(ctx, stats)
+            raise
+        _close(ctx, stage, stats, started)
 
     async def main() -> None:
         async with asyncio.TaskGroup() as group:
