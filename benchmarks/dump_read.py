@@ -19,8 +19,8 @@ to that process alone:
   RSS is the CLI process's;
 - the driver's RSS of the Dask collect over 1, 2 and 4 files (each file the same size);
 - datatrove's JsonlReader (installed into a throwaway venv, not a valact dependency) on the
-  first file, and on a copy with zstd's default window when it cannot open the 2 GiB one,
-  next to the plain loop on that same copy.
+  first file; it cannot open the 2 GiB window, nor read Reddit's ``"media": null`` field, so
+  it then reads a default-window copy without that field, next to the plain loop on that copy.
 """
 
 from __future__ import annotations
@@ -191,6 +191,21 @@ def collect_dask(folder: Path, paths: list[Path], workers: int) -> dict[str, Any
         return collect(folder, paths, cluster.runner, cluster)
 
 
+def datatrove_copy(path: Path) -> Path:
+    """``path`` without Reddit's ``"media": null`` field, which datatrove's JsonlReader cannot read
+    (it iterates ``media`` when the key is present); same lines otherwise, default window."""
+    import zstandard
+
+    target = path.with_name(path.stem + "_nomedia.zst")
+    if not target.exists():
+        with path.open("rb") as raw, target.open("wb") as out:
+            reader = zstandard.ZstdDecompressor(max_window_size=MAX_ZSTD_WINDOW).stream_reader(raw)
+            with zstandard.ZstdCompressor(level=3).stream_writer(out) as writer:
+                for line in io.BufferedReader(reader, 1 << 20):
+                    writer.write(line.replace(b'"media": null, ', b"", 1))
+    return target
+
+
 def datatrove_python(folder: Path) -> str | None:
     """The throwaway venv's python with datatrove, installed on first use; None if impossible."""
     target = folder / DATATROVE_VENV
@@ -236,6 +251,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=REPEATS, help="runs of each reader (median kept)")
     parser.add_argument("--no-datatrove", action="store_true")
+    parser.add_argument("--no-collect", action="store_true", help="readers (and datatrove) only")
     parser.add_argument("--no-rss-scaling", action="store_true", help="skip the 1/2/4-file driver RSS runs")
     parser.add_argument("--measure", nargs="+", metavar=("MODE", "FILE"), help=argparse.SUPPRESS)
     parser.add_argument("--collect", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
@@ -264,11 +280,12 @@ def main() -> None:
     rows["valact reader"] = _median(valact_runs)
     show("plain loop (2 files)", rows["plain loop"])
     show("valact reader (2 files)", rows["valact reader"])
-    rows["collect single"] = collect(args.dir, files, "thread")
-    show("valact collect, one process (2 files)", rows["collect single"])
-    rows["collect dask"] = collect_dask(args.dir, files, args.workers)
-    show(f"valact collect, dask {args.workers} workers (2 files)", rows["collect dask"])
-    if not args.no_rss_scaling:
+    if not args.no_collect:
+        rows["collect single"] = collect(args.dir, files, "thread")
+        show("valact collect, one process (2 files)", rows["collect single"])
+        rows["collect dask"] = collect_dask(args.dir, files, args.workers)
+        show(f"valact collect, dask {args.workers} workers (2 files)", rows["collect dask"])
+    if not args.no_collect and not args.no_rss_scaling:
         more = [*files, *(make_month(args.dir, k, per_file, 31) for k in range(2, 4))]
         for count in (1, 4):
             key = f"collect dask {count} files"
@@ -280,7 +297,7 @@ def main() -> None:
         rows["datatrove (2 GiB window)"] = child([str(script), str(files[0])], python)
         show("datatrove JsonlReader (file 1, 2 GiB window)", rows["datatrove (2 GiB window)"])
         if "error" in rows["datatrove (2 GiB window)"]:
-            copy = make_month(args.dir, 0, per_file, None)
+            copy = datatrove_copy(make_month(args.dir, 0, per_file, None))
             rows["datatrove"] = child([str(script), str(copy)], python)
             rows["plain loop (default window)"] = measure("plain", [copy])
             show("datatrove JsonlReader (file 1, default window)", rows["datatrove"])
