@@ -67,7 +67,7 @@ for _doc in reader.run():
     n += 1
 hwm = [line for line in open("/proc/self/status") if line.startswith("VmHWM:")][0]
 rss = int(hwm.split()[1]) / 1024
-print(json.dumps({"lines": n, "seconds": time.perf_counter() - start, "peak_rss_mb": rss}))
+print(json.dumps({"lines": n, "kept": n, "seconds": time.perf_counter() - start, "peak_rss_mb": rss}))
 """
 
 
