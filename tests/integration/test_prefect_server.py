@@ -30,7 +30,7 @@ def _latest(artifacts: list[dict[str, Any]], key: str) -> Any:
 @pytest.mark.timeout(2400)
 def test_commands_use_the_workspace_server_and_publish_artifacts(tmp_path: Path) -> None:
     ws = tmp_path / "ws"
-    env = fresh_env(tmp_path / "home")
+    env = fresh_env(tmp_path / "home", OPENAI_API_KEY="sk-canary-7f3e", PREFECT_API_KEY="pnu-canary-7f3e")
     where = ("-p", "demo", "-w", str(ws))
     started = run_valact(env, "server", "start", *where, "--json")
     assert started.returncode == 0, started.stderr
@@ -40,6 +40,7 @@ def test_commands_use_the_workspace_server_and_publish_artifacts(tmp_path: Path)
         record = json.loads((ws / ".prefect" / "valact-server.json").read_text())
         assert (record["pid"], record["port"]) == (info["pid"], info["port"])
         assert Path(info["log"]) == ws.resolve() / "logs" / "prefect-server.log"
+        assert b"canary-7f3e" not in Path(f"/proc/{info['pid']}/environ").read_bytes()  # no keys
         assert json.loads(run_valact(env, "server", "status", *where, "--json").stdout)["running"] is True
         again = json.loads(run_valact(env, "server", "start", *where, "--json").stdout)
         assert (again["started"], again["pid"]) == (False, info["pid"])
