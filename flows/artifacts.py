@@ -52,13 +52,14 @@ def publish_run_artifacts(ctx_or_store: StageContext | Store, run_id: str,
     - ``stage_summaries``: stage name -> that stage flow's JSON-able result, e.g.
       ``{"screen": {...}}`` for one stage or the ``build`` flow's result for all of them.
 
-``Drop`` records are kept per (stage, item), not per run (a re-run replaces a stage's
-drops), so the drop table shows every stage's drops in the workspace after this run, like
-``valact status`` does.
+    ``Drop`` records are kept per (stage, item), not per run (a re-run replaces a stage's
+    drops), so the drop table shows every stage's drops in the workspace after this run,
+    like ``valact status`` does.
 
     Inside a flow or task run the artifacts attach to that run. Outside one (the CLI, after
     the top-level flow returned) they attach to the top-level flow run tagged
-    ``run_tag(run_id)``; ``flows.cli`` runs every command's flow under that tag.
+    ``run_tag(run_id)``; ``flows.cli._run`` runs every command's flow under that tag and
+    calls this once when the flow returns, so flows started by the CLI need not call it.
     """
     store = ctx_or_store.store if isinstance(ctx_or_store, StageContext) else ctx_or_store
     calls = [c for c in store.all(LLMCall) if c.run_id == run_id]
