@@ -97,24 +97,53 @@ def workers_for(ctx: StageContext, alias: str, units: int) -> int:
     return max(1, min(units, model.max_concurrency or DEFAULT_WORKERS))
 
 
+@dataclass
+class Sent:
+    """What ``answer_units`` got back: stored answers, and the units whose request failed."""
+
+    answers: list[EvalAnswer] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+
+
 def answer_units(
-    ctx: StageContext, units: list[Unit], report: RunReport,
-    on_progress: Callable[[int], None] = lambda _n: None,
-) -> None:
+    ctx: StageContext, units: list[Unit], on_progress: Callable[[int], None] = lambda _n: None,
+) -> Sent:
     """Send every unit (thread pool sized by the alias), storing each answer as it arrives.
 
-    Fatal errors (bad key, budget reached, invalid request) stop the run after the answers
-    already received are stored; a unit whose request failed after retries is counted and
-    left for the next run.
+    The only loop that sends requests. Fatal errors (bad key, budget reached) stop it after
+    the answers already received are stored; a unit whose request failed after the LLM
+    layer's retries is named in ``failures`` and left for the next run.
     """
+    sent = Sent()
     if not units:
-        return
+        return sent
     llm = ctx.llm(EVAL_STAGE)
-    answered: list[EvalAnswer] = []
     try:
-        _send_all(ctx, llm, units, report, answered, on_progress)
+        with ThreadPoolExecutor(max_workers=workers_for(ctx, units[0].model, len(units))) as pool:
+            pending: dict[Future[EvalAnswer], Unit] = {pool.submit(answer_one, ctx, llm, u): u for u in units}
+            fatal: BaseException | None = None
+            while pending:
+                finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    unit = pending.pop(future)
+                    try:
+                        answer = future.result()
+                    except (RetryableError, RequestRejectedError) as exc:
+                        sent.failures.append(f"{unit.unit} v{unit.variant}: {exc}"[:300])
+                        continue
+                    except BaseException as exc:  # fatal: stop sending, keep what arrived
+                        fatal = fatal or exc
+                        for other in pending:
+                            other.cancel()
+                        continue
+                    ctx.store.put([answer])
+                    sent.answers.append(answer)
+                    on_progress(1)
+            if fatal is not None:
+                raise fatal
     finally:
-        link_calls(ctx, answered)
+        link_calls(ctx, sent.answers)
+    return sent
 
 
 def link_calls(ctx: StageContext, answers: list[EvalAnswer]) -> None:
@@ -128,38 +157,6 @@ def link_calls(ctx: StageContext, answers: list[EvalAnswer]) -> None:
     hashes = {c.item_id: c.request_hash for c in ctx.store.all(LLMCall)
               if c.run_id == ctx.run_id and c.stage == EVAL_STAGE and c.outcome != "error"}
     ctx.store.put([a.model_copy(update={"request_hash": hashes[a.id]}) for a in answers if a.id in hashes])
-
-
-def _send_all(
-    ctx: StageContext, llm: LLMClient, units: list[Unit], report: RunReport, answered: list[EvalAnswer],
-    on_progress: Callable[[int], None],
-) -> None:
-    with ThreadPoolExecutor(max_workers=workers_for(ctx, units[0].model, len(units))) as pool:
-        pending: dict[Future[EvalAnswer], Unit] = {pool.submit(answer_one, ctx, llm, u): u for u in units}
-        fatal: BaseException | None = None
-        while pending:
-            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for future in finished:
-                unit = pending.pop(future)
-                try:
-                    answer = future.result()
-                except (RetryableError, RequestRejectedError) as exc:
-                    report.failed += 1
-                    report.failures.append(f"{unit.unit} v{unit.variant}: {exc}"[:300])
-                    continue
-                except BaseException as exc:  # fatal: stop sending, keep what arrived
-                    fatal = fatal or exc
-                    for other in pending:
-                        other.cancel()
-                    continue
-                ctx.store.put([answer])
-                answered.append(answer)
-                report.answered += 1
-                if answer.invalid:
-                    report.invalid[answer.invalid] += 1
-                on_progress(1)
-        if fatal is not None:
-            raise fatal
 
 
 def prepare(ctx: StageContext, target: str, options: EvalOptions, items_path: Path | None) -> tuple[
@@ -187,5 +184,7 @@ def evaluate(
     """Plan, ask and store one model's answers on one release in one mode."""
     units, report = prepare(ctx, target, options, items_path)
     on_total(len(units))
-    answer_units(ctx, units, report, on_progress)
+    sent = answer_units(ctx, units, on_progress)
+    report.answered, report.failed, report.failures = len(sent.answers), len(sent.failures), sent.failures
+    report.invalid = Counter(a.invalid for a in sent.answers if a.invalid)
     return report
