@@ -87,3 +87,19 @@ def test_parts_put_back_together_are_the_file(tmp_path: Path) -> None:
         text += (reader.head + b"\n" if reader.head is not None else b"") + b"".join(x + b"\n" for x in body)
         text += reader.tail
     assert text == b"".join(lines(records))
+
+
+def test_frames_are_grouped_into_parts_of_a_minimum_size(tmp_path: Path) -> None:
+    records = [submission(i, text=f"{i} " * (i % 97)) for i in range(600)]
+    path = write_frames(tmp_path / "f.zst", records, 9_000)
+    frames = zstd_frames(path)
+    assert frames is not None
+    size = path.stat().st_size
+    parts = plan_parts([path], min_part_bytes=size // 4)
+    assert 2 <= len(parts) <= 4 and [p.part_index for p in parts] == list(range(len(parts)))
+    assert parts[0].start == 0 and parts[-1].end == size and [p.last for p in parts][-2:] == [False, True]
+    assert all(a.end == b.start for a, b in pairwise(parts))
+    assert all((p.end or 0) - p.start >= size // 4 for p in parts[:-1])
+    assert (parts[-1].end or 0) - parts[-1].start >= size // 8  # a smaller straggler joins its neighbour
+    assert {p.start for p in parts} <= {start for start, _ in frames}
+    assert plan_parts([path]) == [DumpPart(str(path), 0, 0, 0, size, last=True)]  # under 64 MiB: one part
