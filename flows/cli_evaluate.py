@@ -100,8 +100,10 @@ def evaluate(
 def analyze(
     model: Annotated[list[str] | None, typer.Option("--model", "-m", help="model label to include "
                                                     "(repeatable; default every model with answers)")] = None,
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="folder for tables, figures and "
-                                                "report.md (default <workspace>/analysis/<name>)")] = None,
+    output: Annotated[Path | None, typer.Option(
+        "--output", "-o",
+        help="folder for tables, figures and report.md (default <workspace>/evaluate/analysis/<name>)",
+    )] = None,
     name: Annotated[str, typer.Option(help="analysis name (folder and report title)")] = "latest",
     into_release: Annotated[Path | None, typer.Option("--into-release", exists=True, file_okay=False,
                                                       help="also write a 'results' config into this "
@@ -130,7 +132,7 @@ def analyze(
     configure_prefect(folder)
     from flows.evaluate import analyze_flow
 
-    out = output or folder / "analysis" / name
+    out = output or folder / "evaluate" / "analysis" / name
     try:
         result = analyze_flow(str(folder), list(model) if model else None, str(out),
                               f"valact analysis: {name}", str(into_release) if into_release else None)

@@ -36,7 +36,7 @@ def test_import_then_analyze_the_authors_logs(tmp_path: Path) -> None:
 
     analyzed = valact(tmp_path, "analyze", "-w", "authors", "--name", "authors", "--json")
     assert analyzed.returncode == 0, analyzed.stderr[-3000:]
-    out = tmp_path / "authors" / "analysis" / "authors"
+    out = tmp_path / "authors" / "evaluate" / "analysis" / "authors"
     report = (out / "report.md").read_text(encoding="utf-8")
     assert "## Declared vs enacted" in report and "| grok | all |" in report
     assert (out / "value_profiles.png").read_bytes()[:4] == b"\x89PNG"
