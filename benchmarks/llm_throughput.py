@@ -34,11 +34,6 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from pipeline.config import load_config  # noqa: E402
-from pipeline.context import StageContext  # noqa: E402
-from pipeline.runner import run_stage  # noqa: E402
-from pipeline.stages.generate import GenerateStage  # noqa: E402
-from schemas.records import Scenario  # noqa: E402
 from tests.support.provider_sim import ProviderSim, SimConfig, valact_overrides  # noqa: E402
 
 KEY = "sk-bench-not-a-secret"
@@ -93,28 +88,47 @@ def figures(sim: ProviderSim, limit: int, latency: float) -> dict[str, float]:
     }
 
 
+VALACT_CHILD = r"""
+import json, sys
+from pipeline.config import load_config
+from pipeline.context import StageContext
+from pipeline.runner import run_stage
+from pipeline.stages.generate import GenerateStage
+from schemas.records import Scenario
+overrides, workspace, scenarios = json.loads(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+ctx = StageContext.open(load_config("demo", None, workspace, overrides))
+ctx.store.put([
+    Scenario(id=f"s_{i:05d}", post_id=f"p{i}", domain="Career & work", subreddit="careerguidance",
+             title=f"Offer number {i}", text=f"I got job offer {i} and cannot decide what to do.",
+             created_utc=1_700_000_000, url="")
+    for i in range(scenarios)
+])
+stats = run_stage(ctx, GenerateStage())
+peak = max(g.peak for g in ctx.registry.gates.values())
+ctx.close()
+print(json.dumps({"failed": stats.failed, "peak_in_flight_per_alias": peak}))
+"""
+
+
 def run_valact(rpm: int, scenarios: int, latency: float) -> dict[str, float]:
-    os.environ["VALACT_SIM_KEY"] = KEY
+    """valact's generate stage in its own process (as curator is), the simulator in this one."""
     with ProviderSim(SimConfig(rpm=rpm, window_s=60.0, latency_s=latency, api_key=KEY)) as sim, \
             tempfile.TemporaryDirectory() as tmp:
         # Each of the two generator aliases gets half of R; no max_concurrency: the in-flight
         # bound follows from the limits and the measured latency.
         overrides = valact_overrides(sim, rpm=rpm // 2, max_concurrency=None, timeout_s=60)
-        config = load_config("demo", None, tmp, overrides)
-        ctx = StageContext.open(config)
-        ctx.store.put([
-            Scenario(id=f"s_{i:05d}", post_id=f"p{i}", domain="Career & work", subreddit="careerguidance",
-                     title=f"Offer number {i}", text=f"I got job offer {i} and cannot decide what to do.",
-                     created_utc=1_700_000_000, url="")
-            for i in range(scenarios)
-        ])
-        stats = run_stage(ctx, GenerateStage())
-        peak = max(g.peak for g in ctx.registry.gates.values())
-        ctx.close()
+        env = {**os.environ, "VALACT_SIM_KEY": KEY, "PYTHONPATH": str(REPO)}
+        done = subprocess.run(
+            [sys.executable, "-c", VALACT_CHILD, json.dumps(overrides), str(Path(tmp) / "ws"),
+             str(scenarios)],
+            env=env, capture_output=True, text=True, timeout=1800, cwd=tmp,
+        )
+        if done.returncode != 0:
+            sys.exit(f"valact run failed:\n{done.stderr[-2000:]}")
+        child = json.loads(done.stdout.strip().splitlines()[-1])
         result = figures(sim, rpm, latency)
-        result["failed"] = stats.failed
+        result.update(child)
         result["paid_twice"] = len(sim.paid_twice())
-        result["peak_in_flight_per_alias"] = peak
         return result
 
 

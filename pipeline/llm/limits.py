@@ -32,6 +32,19 @@ INITIAL_LATENCY_S = 30.0  # before any answer is measured, assume the slow tail
 LATENCY_SAMPLES = 256  # float rounding must not turn "now" into an endless series of tiny sleeps
 
 
+def rpm_burst(rpm: int, headroom: float) -> float:
+    """How many requests may go at once after a pause: half the headroom's slack, at most 0.5 s.
+
+    A bucket of one request keeps every window exact, but then any moment the event loop is
+    late (busy filing answers) is rate lost for good: at 100 requests/s a loop that wakes
+    20 ms late sends half as many. Half the requests ``headroom`` leaves unused per window
+    (2% of 5,000 RPM = 100, so 50) can absorb that lateness and still never pass the limit
+    in any 60-second window.
+    """
+    slack = (1.0 - headroom) * rpm / 2
+    return max(1.0, min(slack, rpm * headroom / 60 * 0.5))
+
+
 class TokenBucket:
     """Continuous refill at ``per_minute / 60`` per second, capacity ``burst``."""
 
@@ -94,12 +107,13 @@ class RateLimiter:
         self._sleep = sleep
         self._lock = threading.Lock()
         self._slots = threading.BoundedSemaphore(max(1, model.max_concurrency or THREAD_SLOTS))
-        self._async_locks: dict[int, asyncio.Lock] = {}
+        self._async_waiters: deque[tuple[int, asyncio.Future[Permit]]] = deque()
+        self._dispatchers: dict[int, asyncio.Task[None]] = {}
         now = clock()
         headroom = model.limit_headroom
         self._buckets: dict[str, TokenBucket] = {}
         if model.rpm:
-            self._buckets["rpm"] = TokenBucket(model.rpm * headroom, 1.0, now)
+            self._buckets["rpm"] = TokenBucket(model.rpm * headroom, rpm_burst(model.rpm, headroom), now)
         per_s = {"tpm_in": (model.tpm_in or 0) / 60, "tpm_out": (model.tpm_out or 0) / 60}
         if model.tpm_in:
             self._buckets["tpm_in"] = TokenBucket(model.tpm_in * headroom, max(1.0, per_s["tpm_in"]), now)
@@ -129,23 +143,41 @@ class RateLimiter:
     async def acquire_async(self, tokens_in: int) -> Permit:
         """Wait without blocking the event loop; waiters are served in arrival order.
 
-        Only the head of the queue polls the buckets, so thousands of waiting requests cost
-        one timer, and no request overtakes an earlier one (no starvation of big prompts).
-        In-flight bounds are the ``InFlightGate``'s job on this path, not ``max_concurrency``.
+        One dispatcher per alias hands out permits: each time it wakes it grants every
+        waiter the buckets have room for, at once, then sleeps until the next one fits. So
+        thousands of waiting requests cost one timer, a busy loop still sends at the full
+        rate (a chain of one-by-one handoffs would send one request per loop turn), and no
+        request overtakes an earlier one. In-flight bounds are the ``InFlightGate``'s job on
+        this path, not ``max_concurrency``.
         """
-        async with self._async_queue():
-            while True:
-                wait, permit = self._try_take(tokens_in, slotted=False)
-                if permit is not None:
-                    return permit
-                await asyncio.sleep(min(wait, 30.0))
-
-    def _async_queue(self) -> asyncio.Lock:
         loop = asyncio.get_running_loop()
-        lock = self._async_locks.get(id(loop))
-        if lock is None:
-            lock = self._async_locks[id(loop)] = asyncio.Lock()
-        return lock
+        future: asyncio.Future[Permit] = loop.create_future()
+        self._async_waiters.append((tokens_in, future))
+        dispatcher = self._dispatchers.get(id(loop))
+        if dispatcher is None or dispatcher.done():
+            self._dispatchers[id(loop)] = loop.create_task(self._dispatch())
+        try:
+            return await future
+        except asyncio.CancelledError:
+            if future.done() and not future.cancelled():
+                future.result().release(None)  # granted just as we were cancelled: give it back
+            raise
+
+    async def _dispatch(self) -> None:
+        while self._async_waiters:
+            wait = 0.0
+            while self._async_waiters:
+                tokens_in, future = self._async_waiters[0]
+                if future.done():  # cancelled while waiting
+                    self._async_waiters.popleft()
+                    continue
+                wait, permit = self._try_take(tokens_in, slotted=False)
+                if permit is None:
+                    break
+                self._async_waiters.popleft()
+                future.set_result(permit)
+            if self._async_waiters:
+                await asyncio.sleep(min(max(wait, EPSILON_S), 30.0))
 
     def _try_take(self, tokens_in: int, slotted: bool) -> tuple[float, Permit | None]:
         """Take the request's tokens if every bucket has them; else say how long to wait."""

@@ -19,6 +19,7 @@ from pipeline.llm.errors import classify_status
 from pipeline.llm.types import ChatRequest, ChatResponse, FatalError, RequestRejectedError, RetryableError
 
 STRICT_UNSUPPORTED = ("maxLength", "minLength", "pattern", "format")
+POOL_SIZE = 32  # connections per SDK client (see OpenAIProvider)
 
 
 def strict_schema(schema: dict[str, Any]) -> dict[str, Any]:
@@ -101,8 +102,11 @@ class OpenAIProvider:
     """Chat completions against one OpenAI-compatible base URL, synchronous or asynchronous.
 
     The async client (``acomplete``) is what the streaming engine uses: hundreds of requests
-    in flight cost one event loop, not one thread each. Its connection pool is sized for
-    ``max_connections`` so the pool never becomes a hidden concurrency cap.
+    in flight cost one event loop, not one thread each. The connections are spread over
+    several SDK clients of ``POOL_SIZE`` each (``max_connections`` in all, so the pool never
+    becomes a hidden concurrency cap): the HTTP library scans every connection of a pool for
+    each request it places, which with 600 open connections in one pool cost more CPU than
+    the rest of valact's work on the answer.
     """
 
     name = "openai"
@@ -114,7 +118,8 @@ class OpenAIProvider:
                           "max_retries": 0, "timeout": timeout_s}
         self._max_connections = max_connections
         self._client = openai.OpenAI(**self._settings)  # type: ignore[arg-type]
-        self._async: openai.AsyncOpenAI | None = None
+        self._async: list[openai.AsyncOpenAI] = []
+        self._turn = 0
 
     @property
     def sdk(self) -> openai.OpenAI:
@@ -122,14 +127,18 @@ class OpenAIProvider:
         return self._client
 
     def _async_client(self) -> openai.AsyncOpenAI:
-        if self._async is None:
-            limits = sdk_httpx.Limits(max_connections=self._max_connections,
-                                  max_keepalive_connections=self._max_connections)
-            self._async = openai.AsyncOpenAI(
-                **self._settings,  # type: ignore[arg-type]
-                http_client=openai.DefaultAsyncHttpxClient(limits=limits),
-            )
-        return self._async
+        if not self._async:
+            size = min(POOL_SIZE, self._max_connections)
+            limits = sdk_httpx.Limits(max_connections=size, max_keepalive_connections=size)
+            self._async = [
+                openai.AsyncOpenAI(
+                    **self._settings,  # type: ignore[arg-type]
+                    http_client=openai.DefaultAsyncHttpxClient(limits=limits),
+                )
+                for _ in range(max(1, -(-self._max_connections // size)))
+            ]
+        self._turn = (self._turn + 1) % len(self._async)
+        return self._async[self._turn]
 
     def complete(self, request: ChatRequest) -> ChatResponse:
         """Send one chat completion; map SDK errors to retryable, rejected or fatal."""
@@ -147,9 +156,9 @@ class OpenAIProvider:
 
     async def aclose(self) -> None:
         """Close the async connection pool (inside the loop that used it)."""
-        if self._async is not None:
-            await self._async.close()
-            self._async = None
+        for client in self._async:
+            await client.close()
+        self._async = []
 
 
 @contextmanager

@@ -134,6 +134,7 @@ class GenerateStage(ModelStage[PairUnit]):
     def __init__(self, feed: asyncio.Queue[Scenario | None] | None = None) -> None:
         # Scenarios confirmed by a screening stage running alongside; None ends the feed.
         self.feed = feed
+        self._failed_before: set[str] | None = None
 
     def aliases(self, ctx: StageContext) -> list[str]:
         """The two generators."""
@@ -180,8 +181,11 @@ class GenerateStage(ModelStage[PairUnit]):
                 yield unit
 
     async def arun(self, ctx: StageContext, llm: LLMClient, unit: PairUnit) -> Outcome:
-        """Generate and store one pair's ten candidates."""
+        """Generate and store one pair's ten candidates (clearing a failure of an earlier run)."""
         candidates = await generate_pair(ctx, llm, unit.scenario, unit.generator)
         ctx.store.put(candidates)
-        ctx.store.delete(Drop, [drop_id(STAGE, self.item_id(unit))])
+        if self._failed_before is None:
+            self._failed_before = {d.item_id for d in ctx.store.iter(Drop) if d.stage == STAGE}
+        if self.item_id(unit) in self._failed_before:
+            ctx.store.delete(Drop, [drop_id(STAGE, self.item_id(unit))])
         return Outcome.done()

@@ -150,6 +150,7 @@ class ScreenStage(ModelStage[Post]):
         self.board: QuotaBoard | None = None
         self.prefilter_drops: Counter[str] = Counter()
         self._changed: asyncio.Event | None = None
+        self._failed_before: set[str] = set()
 
     def aliases(self, ctx: StageContext) -> list[str]:
         """The screeners and the tie-breaker."""
@@ -166,6 +167,8 @@ class ScreenStage(ModelStage[Post]):
 
     def _open_board(self, ctx: StageContext) -> QuotaBoard:
         self.prefilter_drops = run_prefilter(ctx)
+        self._failed_before = {d.item_id for d in ctx.store.iter(Drop)
+                               if d.stage == STAGE and d.reason != "llm_screen_no"}
         # Posts that failed in an earlier run have no decision: they are asked again if needed.
         decided: dict[str, bool | None] = {p: d.keep for p, d in _stored_decisions(ctx).items()}
         batch = any(ctx.config.models[a].batch for a in self.aliases(ctx))
@@ -200,7 +203,8 @@ class ScreenStage(ModelStage[Post]):
         """Decide one post and pass on the scenarios that its decision confirms."""
         decision = await decide(ctx, llm, unit)
         ctx.store.put([decision])
-        ctx.store.delete(Drop, [drop_id(STAGE, unit.id)])
+        if unit.id in self._failed_before:  # asked again after failing in an earlier run
+            ctx.store.delete(Drop, [drop_id(STAGE, unit.id)])
         fresh = self._record(unit.id, decision.keep)
         self._emit(ctx, fresh)
         return Outcome("done", advance=len(fresh))

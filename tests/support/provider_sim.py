@@ -166,7 +166,13 @@ class ProviderSim:
         class Handler(_Handler):
             simulator = sim
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        class Server(ThreadingHTTPServer):
+            # A real provider accepts thousands of connections at once; the standard
+            # library's default listen backlog of 5 would make the simulator itself the
+            # bottleneck (connections beyond it wait for TCP's one-second SYN retry).
+            request_queue_size = 4096
+
+        self._server = Server(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
