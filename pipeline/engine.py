@@ -33,7 +33,7 @@ async def stream_units(
     units: AsyncIterator[U],
     work: Callable[[U], Awaitable[R]],
     on_result: Callable[[U, R], None],
-    window: int,
+    window: int | Callable[[], int],
 ) -> None:
     """Run ``work`` on every unit with at most ``window`` open; report each result as it lands.
 
@@ -42,7 +42,7 @@ async def stream_units(
     caller cancels them at once). Each unit costs O(1) bookkeeping, so a plan of 20,000
     units with 2,000 open stays cheap.
     """
-    room = asyncio.Semaphore(window)
+    room = Room(window if callable(window) else (lambda: window))
     open_tasks: set[asyncio.Task[None]] = set()
     problems: list[BaseException] = []
     stop = asyncio.Event()
@@ -58,7 +58,7 @@ async def stream_units(
             problems.append(exc)
             stop.set()
         finally:
-            room.release()
+            room.leave()
 
     def finished(task: asyncio.Task[None]) -> None:
         open_tasks.discard(task)
@@ -67,7 +67,7 @@ async def stream_units(
 
     async def feed() -> None:
         async for unit in units:
-            await room.acquire()
+            await room.enter()
             if stop.is_set():
                 return
             task = asyncio.create_task(one(unit))
@@ -93,6 +93,27 @@ async def stream_units(
         for task in [feeder, stopped, *open_tasks]:
             task.cancel()
         await asyncio.gather(feeder, stopped, *open_tasks, return_exceptions=True)
+
+
+class Room:
+    """How many units may be open, re-read as it changes (the bound follows measured latency)."""
+
+    def __init__(self, window: Callable[[], int]) -> None:
+        self.window = window
+        self.open = 0
+        self._freed = asyncio.Event()
+
+    async def enter(self) -> None:
+        """Wait until fewer than ``window()`` units are open, then take a place."""
+        while self.open >= self.window():
+            self._freed.clear()
+            await self._freed.wait()
+        self.open += 1
+
+    def leave(self) -> None:
+        """A unit ended: its place is free."""
+        self.open -= 1
+        self._freed.set()
 
 
 def is_fatal(exc: BaseException) -> bool:

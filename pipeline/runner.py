@@ -152,14 +152,17 @@ async def run_unit(ctx: StageContext, stage: ModelStage[Any], llm: Any, unit: An
     return outcome
 
 
-def unit_window(ctx: StageContext, aliases: list[str]) -> int:
-    """How many units may be open: every alias's in-flight bound, or all of them in batch mode.
+def unit_window(ctx: StageContext, aliases: list[str]) -> Callable[[], int]:
+    """How many units may be open: enough to fill the slowest alias's pipe, or all in batch mode.
 
-    The gates decide how many *requests* go out; the window only has to be large enough
-    never to be the bottleneck, and small enough to keep memory flat on a long plan.
+    The gates decide how many *requests* go out; the window only has to keep every alias
+    busy. A unit waiting at a full gate only holds memory, and units pile up at the slowest
+    alias (a screening unit needs every screener; generation units alternate generators), so
+    the window is that alias's bound once per alias, re-read as the bounds follow the
+    measured latency: memory stays flat however long the plan is.
     """
     if any(ctx.config.models[a].batch for a in aliases):
-        return UNBOUNDED
-    gates = {id(ctx.registry.gates[a]): ctx.registry.gates[a] for a in aliases}
-    return max(4, sum(g.limit() for g in gates.values()) + 4)
+        return lambda: UNBOUNDED
+    gates = list({id(ctx.registry.gates[a]): ctx.registry.gates[a] for a in aliases}.values())
+    return lambda: max(4, min(g.limit() for g in gates) * len(gates) + 4)
 

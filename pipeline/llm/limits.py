@@ -32,17 +32,18 @@ INITIAL_LATENCY_S = 30.0  # before any answer is measured, assume the slow tail
 LATENCY_SAMPLES = 256  # float rounding must not turn "now" into an endless series of tiny sleeps
 
 
-def rpm_burst(rpm: int, headroom: float) -> float:
-    """How many requests may go at once after a pause: half the headroom's slack, at most 0.5 s.
+def burst(per_minute: int, headroom: float) -> float:
+    """A bucket's capacity: half the headroom's slack, at most half a second of refill.
 
     A bucket of one request keeps every window exact, but then any moment the event loop is
     late (busy filing answers) is rate lost for good: at 100 requests/s a loop that wakes
-    20 ms late sends half as many. Half the requests ``headroom`` leaves unused per window
-    (2% of 5,000 RPM = 100, so 50) can absorb that lateness and still never pass the limit
-    in any 60-second window.
+    20 ms late sends half as many. Half of what ``headroom`` leaves unused per window (2% of
+    5,000 RPM = 100 requests, so 50) absorbs that lateness; the other half absorbs the
+    jitter between taking a permit and the request reaching the provider, so no 60-second
+    window passes the limit. The same holds for token buckets.
     """
-    slack = (1.0 - headroom) * rpm / 2
-    return max(1.0, min(slack, rpm * headroom / 60 * 0.5))
+    slack = (1.0 - headroom) * per_minute / 2
+    return max(1.0, min(slack, per_minute * headroom / 60 * 0.5))
 
 
 class TokenBucket:
@@ -112,13 +113,9 @@ class RateLimiter:
         now = clock()
         headroom = model.limit_headroom
         self._buckets: dict[str, TokenBucket] = {}
-        if model.rpm:
-            self._buckets["rpm"] = TokenBucket(model.rpm * headroom, rpm_burst(model.rpm, headroom), now)
-        per_s = {"tpm_in": (model.tpm_in or 0) / 60, "tpm_out": (model.tpm_out or 0) / 60}
-        if model.tpm_in:
-            self._buckets["tpm_in"] = TokenBucket(model.tpm_in * headroom, max(1.0, per_s["tpm_in"]), now)
-        if model.tpm_out:
-            self._buckets["tpm_out"] = TokenBucket(model.tpm_out * headroom, max(1.0, per_s["tpm_out"]), now)
+        for name, limit in (("rpm", model.rpm), ("tpm_in", model.tpm_in), ("tpm_out", model.tpm_out)):
+            if limit:
+                self._buckets[name] = TokenBucket(limit * headroom, burst(limit, headroom), now)
         self.factor = 1.0
         self.cooldown_until = now
         self._recent_429: deque[float] = deque()
