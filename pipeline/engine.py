@@ -21,8 +21,6 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TypeVar
 
-from pipeline.llm.types import FatalError
-
 U = TypeVar("U")
 R = TypeVar("R")
 
@@ -115,7 +113,3 @@ class Room:
         self.open -= 1
         self._freed.set()
 
-
-def is_fatal(exc: BaseException) -> bool:
-    """Errors that concern every request: the run stops."""
-    return isinstance(exc, FatalError)

@@ -233,7 +233,8 @@ class ScreenStage(ModelStage[Post]):
 
     def finish(self, ctx: StageContext, stats: StageStats) -> None:
         """Select the scenarios; the facts say how many per domain and why posts were dropped."""
-        chosen = select_scenarios(ctx)
+        queues = {d: q.posts for d, q in self.board.domains.items()} if self.board else None
+        chosen = select_scenarios(ctx, queues)
         stats.dropped.update(self.prefilter_drops)
         stats.facts["scenarios"] = chosen
         stats.facts["prefilter_drops"] = dict(self.prefilter_drops)
@@ -245,13 +246,16 @@ def _posts(ctx: StageContext, ids: list[str]) -> Iterator[Post]:
         yield from (found[i] for i in ids[start:start + 500] if i in found)
 
 
-def select_scenarios(ctx: StageContext) -> dict[str, int]:
-    """Take the first ``quota`` kept posts of each domain (queue order) as scenarios."""
+def select_scenarios(ctx: StageContext, queues: dict[str, list[str]] | None = None) -> dict[str, int]:
+    """Take the first ``quota`` kept posts of each domain (queue order) as scenarios.
+
+    ``queues``: the screening queues if the caller has them (saves a pass over every post).
+    """
     quota = ctx.config.screen.quota_per_domain
     decisions = _stored_decisions(ctx)
     chosen: list[Scenario] = []
     rejected: list[Drop] = []
-    for domain, queue in screening_queues(ctx).items():
+    for domain, queue in (queues if queues is not None else screening_queues(ctx)).items():
         taken = 0
         wanted: list[str] = []
         for post_id in queue:

@@ -27,8 +27,7 @@ import threading
 import time
 import uuid
 from collections import Counter, deque
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -135,7 +134,6 @@ class ProviderSim:
         self._lock = threading.RLock()
         self._window: deque[tuple[float, int]] = deque()
         self._random = random.Random(self.config.seed)
-        self.open_requests: Counter[str] = Counter()
         self._seen: Counter[str] = Counter()
         self.files: dict[str, bytes] = {}
         self.batches: dict[str, dict[str, Any]] = {}
@@ -245,25 +243,6 @@ class ProviderSim:
         with self._lock:
             draw = self._random.lognormvariate(math.log(cfg.latency_median_s), sigma)
         return float(min(draw, p99 * 3))
-
-    @contextmanager
-    def answering(self, body: dict[str, Any]) -> Iterator[dict[str, Any]]:
-        """Track a chat request from arrival until its answer is written (or the client left)."""
-        digest = body_hash(body)
-        with self._lock:
-            self.open_requests[digest] += 1
-        try:
-            yield body
-        finally:
-            with self._lock:
-                self.open_requests[digest] -= 1
-                if self.open_requests[digest] <= 0:
-                    del self.open_requests[digest]
-
-    def open_now(self) -> set[str]:
-        """Body hashes of the requests being answered right now (what a crash would lose)."""
-        with self._lock:
-            return set(self.open_requests)
 
     def count_refusal(self, kind: str) -> None:
         with self._lock:
@@ -440,8 +419,7 @@ class _Handler(BaseHTTPRequestHandler):
             sim.stats.requests += 1
         if path == "/api/v1/services/aigc/text-generation/generation":
             if self._authorised(native=True):
-                with sim.answering(json.loads(raw)) as body:
-                    self._dashscope(body)
+                self._dashscope(json.loads(raw))
             return
         for prefix in ("/compatible-mode/v1", "/v1"):
             if path.startswith(prefix):
@@ -449,8 +427,7 @@ class _Handler(BaseHTTPRequestHandler):
         if not self._authorised(native=False):
             return
         if path == "/chat/completions":
-            with sim.answering(json.loads(raw)) as body:
-                self._openai_chat(body)
+            self._openai_chat(json.loads(raw))
         elif path == "/files":
             self._upload(raw)
         elif path == "/batches":
