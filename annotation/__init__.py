@@ -1,8 +1,7 @@
 """Expert validation in Label Studio: labeling configs, server, sampling, push/pull,
 agreement measures, reports and corrections.
 
-Importing the package registers the annotation record tables with the store. The two
-functions below are the release builder's read-only view of the validation results.
+The functions below are the release builder's read-only view of the validation results.
 """
 
 from __future__ import annotations
@@ -10,12 +9,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from pipeline.store import Store, register_table
-from schemas.annotation import AnnotationResult, AnnotationTask, Correction
-
-register_table(AnnotationTask, "annotation_tasks")
-register_table(AnnotationResult, "annotation_results")
-register_table(Correction, "corrections")
+from pipeline.store import Store
+from schemas.annotation import AnnotationTask, Correction
 
 VALIDATION_COLUMNS = (
     "candidate_id", "scenario_id", "value", "generator", "domain", "expert_value", "verdict",

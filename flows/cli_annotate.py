@@ -133,7 +133,6 @@ def pull_cmd(profile: ProfileOpt = None, config: ConfigOpt = None, workspace: Wo
 def report_cmd(profile: ProfileOpt = None, config: ConfigOpt = None, workspace: WorkspaceOpt = None,
                project: ProjectOpt = None) -> None:
     """Write report.md and confusion.png from the annotations in the store (no server needed)."""
-    import annotation  # noqa: F401 - registers the annotation tables
     from annotation.report import write_report
     from annotation.settings import load_annotation_config, report_dir
     from flows.cli import _fail

@@ -7,7 +7,6 @@ from collections import Counter, defaultdict
 from typing import Any
 
 from pipeline.llm.report import llm_health
-from pipeline.stages import collect as _collect  # noqa: F401 - registers the post_revisions table
 from pipeline.store import Store
 from schemas.collect import CHECKPOINT_PREFIX, ListingCheckpoint, PostRevision
 from schemas.records import (

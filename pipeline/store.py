@@ -17,34 +17,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-from schemas.records import (
-    ActionCandidate,
-    Drop,
-    LLMCall,
-    Post,
-    Question,
-    Record,
-    RunRecord,
-    Scenario,
-    ScreenDecision,
-    ScreenVote,
-    StageRun,
-)
+from schemas.records import Record
+from schemas.tables import TABLES
 
 R = TypeVar("R", bound=Record)
-
-TABLES: dict[type[Record], str] = {
-    Post: "posts",
-    Drop: "drops",
-    ScreenVote: "screen_votes",
-    ScreenDecision: "screen_decisions",
-    Scenario: "scenarios",
-    ActionCandidate: "candidates",
-    Question: "questions",
-    LLMCall: "llm_calls",
-    RunRecord: "runs",
-    StageRun: "stage_runs",
-}
 
 
 class Store:
@@ -85,7 +61,7 @@ class Store:
             table = TABLES[cls]
         except KeyError:
             raise TypeError(
-                f"{cls.__name__} is not a stored record type; call register_table() for it"
+                f"{cls.__name__} is not a stored record type; declare its table in schemas/tables.py"
             ) from None
         if table not in self._created:
             with self._conn() as conn:
@@ -207,16 +183,6 @@ class Store:
                 "ON CONFLICT(key) DO UPDATE SET value=excluded.value",
                 (key, json.dumps(value, sort_keys=True)),
             )
-
-
-def register_table(cls: type[Record], table: str) -> None:
-    """Let a module store its own record type (call at import time, before opening a store)."""
-    existing = TABLES.get(cls)
-    if existing not in (None, table):
-        raise ValueError(f"{cls.__name__} already stored in table {existing}")
-    if table in TABLES.values() and existing is None:
-        raise ValueError(f"table {table} already holds another record type")
-    TABLES[cls] = table
 
 
 STORE_FILE = "valact.sqlite"

@@ -12,7 +12,6 @@ from typing import Any
 
 import pandas as pd
 
-import pipeline.evaluate  # noqa: F401  (registers the answers table)
 from pipeline.analysis import figures, measures
 from pipeline.analysis.frames import choice_frame, invalid_frame, pvq_frame
 from pipeline.analysis.report import render_report

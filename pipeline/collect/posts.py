@@ -16,15 +16,12 @@ from typing import TYPE_CHECKING, Any
 from pipeline.hashing import content_id
 from pipeline.privacy import hash_author
 from pipeline.sources.scope import Scope
-from pipeline.store import register_table
 from schemas.collect import TRACKED_FIELDS, PostRevision
 from schemas.config import ProjectConfig
 from schemas.records import Post
 
 if TYPE_CHECKING:  # the LLM layer behind it is not needed (nor imported) on a Dask worker
     from pipeline.context import StageContext
-
-register_table(PostRevision, "post_revisions")
 
 STAGE = "collect"
 REMOVED_MARKERS = {"[removed]", "[removed by reddit]"}

@@ -28,8 +28,9 @@ from typing import Any
 
 from pipeline.hashing import content_id, sha256_hex
 from pipeline.stages.screen import drop_record
-from pipeline.store import Store, register_table
-from schemas.records import LETTERS, ActionCandidate, Drop, Question, QuestionOption, Record, Scenario
+from pipeline.store import Store
+from schemas.imports import ImportFlag
+from schemas.records import LETTERS, ActionCandidate, Drop, Question, QuestionOption, Scenario
 from schemas.values import SchwartzValue
 
 STAGE = "import"
@@ -39,16 +40,6 @@ POST_ID = re.compile(r"/comments/([a-z0-9]+)", re.I)
 VALID_ANSWERS = {f'{{"Answer": "{letter}"}}' for letter in LETTERS}
 
 
-class ImportFlag(Record):
-    """One invariant of valact's design that an imported scenario breaks."""
-
-    source: str
-    scenario_id: str
-    rule: str
-    detail: str = ""
-
-
-register_table(ImportFlag, "import_flags")
 
 
 class ImportFormatError(ValueError):

@@ -26,10 +26,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any
 
 import openai
-from pydantic import Field
 
 from pipeline.hashing import content_id
 from pipeline.llm.cache import ResponseCache
@@ -45,34 +44,18 @@ from pipeline.llm.types import (
     RequestRejectedError,
     RetryableError,
 )
-from pipeline.store import Store, register_table
+from pipeline.store import Store
+from schemas.batch import BatchJob
 from schemas.config import ModelConfig
-from schemas.records import LLMCall, Record
+from schemas.records import LLMCall
 
 ENDPOINT = "/v1/chat/completions"
 # With coroutine callers a job goes when the loop is quiet; this long a pause without a new
 # request submits anyway (a safety net, should the quiet test ever not fire).
 ROUND_TIMEOUT_S = 30.0
 FINAL = frozenset({"completed", "failed", "expired", "cancelled"})
-JobStatus = Literal["creating", "submitted", "completed", "failed", "expired", "cancelled"]
 
 
-class BatchJob(Record):
-    """One batch job: enough to find it again after a crash and to file its answers."""
-
-    alias: str
-    batch_id: str = ""
-    input_file_id: str = ""
-    round: int = 0
-    status: JobStatus = "creating"
-    # request key -> {"item_id", "stage", "prompt_name", "prompt_hash", "run_id"}
-    entries: dict[str, dict[str, str]]
-    created_at: datetime
-    finished_at: datetime | None = None
-    counts: dict[str, int] = Field(default_factory=dict)
-
-
-register_table(BatchJob, "llm_batches")
 
 
 @dataclass

@@ -12,8 +12,8 @@ from collections import Counter, defaultdict
 from collections.abc import Callable
 from typing import Any
 
-from pipeline.llm.batch import BatchJob
 from pipeline.store import Store
+from schemas.batch import BatchJob
 from schemas.records import LLMCall, ScreenVote
 
 _HTTP = re.compile(r"HTTP (\d{3})")

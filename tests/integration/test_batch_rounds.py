@@ -11,11 +11,11 @@ import pytest
 
 from pipeline.config import load_config
 from pipeline.context import StageContext
-from pipeline.llm.batch import BatchJob
 from pipeline.runner import run_stage
 from pipeline.stages import collect
 from pipeline.stages.generate import GenerateStage
 from pipeline.stages.screen import ScreenStage
+from schemas.batch import BatchJob
 from schemas.records import ActionCandidate, Scenario
 from tests.support.advice_posts import independent_screeners, synthetic_posts
 from tests.support.dumps import write_dump

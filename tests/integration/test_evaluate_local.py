@@ -16,7 +16,6 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-import pipeline.evaluate  # noqa: F401  (registers the eval_answers table)
 from pipeline.release.verify import verify_folder
 from pipeline.store import open_store
 from schemas.evaluate import EvalAnswer

@@ -16,7 +16,6 @@ from typing import Any
 import pytest
 import tomli_w
 
-import pipeline.evaluate  # noqa: F401  (registers the eval_answers table)
 from pipeline.store import open_store
 from schemas.evaluate import EvalAnswer
 from schemas.records import LLMCall

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.llm.batch import BatchJob
 from pipeline.store import open_store
+from schemas.batch import BatchJob
 from schemas.records import LLMCall, ScreenDecision
 from tests.support.provider_sim import ProviderSim, SimConfig, valact_overrides
 

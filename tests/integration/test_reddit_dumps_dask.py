@@ -12,7 +12,6 @@ from typing import Any
 
 import pytest
 
-import pipeline.collect.posts  # noqa: F401 - registers the post_revisions table read below
 from pipeline.store import open_store
 from schemas.collect import PostRevision
 from schemas.records import Post

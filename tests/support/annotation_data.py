@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-import annotation  # noqa: F401 - registers the annotation tables
 from pipeline.hashing import content_id
 from pipeline.stages.assemble import assemble_scenario
 from pipeline.store import Store, open_store

@@ -4,8 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.importers.valact_original import ImportFlag, import_original, parse_question_list
+from pipeline.importers.valact_original import import_original, parse_question_list
 from pipeline.store import open_store
+from schemas.imports import ImportFlag
 from schemas.records import ActionCandidate, Drop, Question, Scenario
 from schemas.values import ALL_VALUES
 

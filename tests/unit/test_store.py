@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from pathlib import Path
 
+import pytest
+
+import schemas
 from pipeline.store import open_store
-from schemas.records import Drop, Post
+from schemas.records import Drop, Post, Record
+from schemas.tables import TABLES
 
 
 def post(pid: str, title: str = "t") -> Post:
@@ -48,3 +54,20 @@ def test_all_is_ordered_by_id(tmp_path: Path) -> None:
     store = open_store(tmp_path)
     store.put([post("c"), post("a"), post("b")])
     assert [p.id for p in store.all(Post)] == ["a", "b", "c"]
+
+
+def test_every_record_type_of_schemas_has_one_declared_table(tmp_path: Path) -> None:
+    """The registry in schemas/tables.py covers every stored type, so no import is needed to
+    read any table; and a type left out gets a clear error, not a silent new table."""
+    found = {cls for module in pkgutil.iter_modules(schemas.__path__)
+             for cls in vars(importlib.import_module(f"schemas.{module.name}")).values()
+             if isinstance(cls, type) and issubclass(cls, Record) and cls is not Record}
+    assert found == set(TABLES)
+    assert len(set(TABLES.values())) == len(TABLES)
+
+    class Unlisted(Record):
+        pass
+
+    store = open_store(tmp_path)
+    with pytest.raises(TypeError, match=r"schemas/tables\.py"):
+        store.put([Unlisted(id="x")])
