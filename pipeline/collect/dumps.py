@@ -32,7 +32,7 @@ from pipeline.collect.posts import (
 )
 from pipeline.collect.shards import ShardWriter, read_shard
 from pipeline.privacy import author_salt
-from pipeline.sources.dump import DumpPart, PartLines, parse_line, resolve_dump, whole_file
+from pipeline.sources.dump import DumpPart, PartLines, Span, parse_line, resolve_dump, whole_file
 from pipeline.sources.scope import Scope
 from schemas.records import Post
 
@@ -56,35 +56,50 @@ class DumpScan:
     retrieved_at: int
 
     def scan(self, block: list[bytes], line_no: int, name: str, report: CollectReport) -> list[Post]:
-        """The kept posts of a block of lines numbered from ``line_no + 1``; the rest go in ``report``.
+        """Like ``scan_span`` on separate lines (a line joined across a part edge)."""
+        text = b"".join(line + b"\n" for line in block)
+        return self.scan_span(Span(text, 0, len(text)), line_no, name, report)[0]
 
-        The loop is the hot path of a dump read: one ``orjson.loads`` per line, the scope on
-        the dict, and a Post only for a kept line. Blank lines are numbered but not read.
+    def scan_span(self, span: Span, line_no: int, name: str, report: CollectReport) -> tuple[list[Post], int]:
+        """The kept posts of a span's lines, numbered from ``line_no + 1``, and the last line's
+        number; the rest go in ``report``.
+
+        The loop is the hot path of a dump read, so it does per line only what a plain loop
+        does (find the newline, ``orjson.loads`` the line in place) plus the scope check on
+        the dict; a Post is built only for a kept line. Blank lines are numbered, not read.
         """
         loads, bad_json = orjson.loads, orjson.JSONDecodeError
         subreddits, start, end = self.scope.subreddits, self.scope.start_ts, self.scope.end_ts
         source, salt, now = f"dump:{name}", self.salt, self.retrieved_at
+        text, i, stop = span
+        find, view = text.find, memoryview(text)
         kept: list[Post] = []
-        blank = wrong_sub = wrong_date = 0
-        for raw in block:
+        first, blank, wrong_sub, wrong_date = line_no, 0, 0, 0
+        while i < stop:
+            j = find(b"\n", i, stop)
             line_no += 1
             try:
-                data = loads(raw)
+                data = loads(view[i:j])
             except bad_json:
-                stripped = raw.strip()
+                stripped = text[i:j].strip()
                 if not stripped:
                     blank += 1
+                    i = j + 1
                     continue
                 parsed = parse_line(line_no, stripped)
                 if parsed.data is None:
                     report.add_malformed(name, line_no, parsed.error or "malformed")
+                    i = j + 1
                     continue
                 data = parsed.data
+            i = j + 1
             if type(data) is not dict:
                 report.add_malformed(name, line_no, "not a JSON object")
                 continue
             try:
-                subreddit = str(data["subreddit"])
+                subreddit = data["subreddit"]
+                if type(subreddit) is not str:
+                    subreddit = str(subreddit)
                 created = data["created_utc"]
                 if type(created) is not int:
                     created = int(float(created))
@@ -97,12 +112,13 @@ class DumpScan:
                 kept.append(trusted_post(submission_fields(data, source, salt, now)))
             except BAD_SUBMISSION as exc:
                 report.add_malformed(name, line_no, f"bad submission: {exc!r}")
-        report.read += len(block) - blank
+        view.release()
+        report.read += line_no - first - blank
         if wrong_sub:
             report.out_of_scope[SUBREDDIT_NOT_CONFIGURED] += wrong_sub
         if wrong_date:
             report.out_of_scope[OUTSIDE_DATE_RANGE] += wrong_date
-        return kept
+        return kept, line_no
 
 
 @dataclass
@@ -125,13 +141,12 @@ def read_part(part: DumpPart, scan: DumpScan, sink: Callable[[list[Post]], None]
     lines = PartLines(part)
     report = CollectReport()
     line_no = posts = 0
-    for block in lines:
-        kept = scan.scan(block, line_no, part.name, report)
-        line_no += len(block)
+    for span in lines.spans():
+        kept, line_no = scan.scan_span(span, line_no, part.name, report)
         if kept:
             posts += len(kept)
             sink(kept)
-    return PartResult(part, report, lines.lines, lines.head, lines.tail, lines.error, posts=posts)
+    return PartResult(part, report, line_no, lines.head, lines.tail, lines.error, posts=posts)
 
 
 def read_part_to_shard(part: DumpPart, scan: DumpScan, shard_dir: str) -> PartResult:
