@@ -31,8 +31,12 @@ from dataclasses import dataclass, field
 from annotation.measures import item_rows, judgement_rows
 from pipeline.context import StageContext
 from pipeline.hashing import content_id
+from pipeline.llm.client import OutputSpec
+from pipeline.prompts import load_prompt
+from pipeline.stage import drop_record
+from pipeline.stages.action_rules import action_set_schema, check_action_set, parse_action_set
 from pipeline.stages.assemble import AssemblyError, assemble_scenario
-from pipeline.stages.screen import drop_record
+from pipeline.stages.generate import value_list
 from pipeline.store import Store
 from schemas.annotation import Correction
 from schemas.config import Policy
@@ -168,11 +172,6 @@ def llm_regenerator(ctx: StageContext) -> Regenerator:
     the request (and its cache key) differs from the original and the model is steered
     away from repeating it. The call is recorded like every other model call.
     """
-    from pipeline.llm.client import OutputSpec
-    from pipeline.prompts import load_prompt
-    from pipeline.stages.action_rules import action_set_schema, check_action_set, parse_action_set
-    from pipeline.stages.generate import value_list
-
     cfg = ctx.config.generate
     base = load_prompt("generate")
     prompt = dataclasses.replace(

@@ -15,9 +15,9 @@ from annotation import release_validation
 from pipeline.importers.valact_original import import_original
 from pipeline.release.build import build_release, release_config, releases_root
 from pipeline.release.declarations import keep_manifest, load_declaration
+from pipeline.release.folder import MANIFEST, read_manifest
 from pipeline.release.hub import file_plan, hub_api, publish_to_hub, verified_manifest
 from pipeline.release.local_repo import publish_to_local_repo
-from pipeline.stages.publish import MANIFEST, read_manifest
 from pipeline.store import open_store
 
 TASK = {"cache_policy": NO_CACHE, "retries": 0}

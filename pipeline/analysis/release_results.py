@@ -18,7 +18,7 @@ import pyarrow as pa
 import yaml
 
 from pipeline.hashing import sha256_hex
-from pipeline.tables import parquet_bytes
+from pipeline.release.tables import parquet_bytes
 from schemas.manifest import FileEntry, ReleaseManifest
 
 RESULTS_CONFIG = "results"

@@ -18,7 +18,7 @@ from pipeline.hashing import content_id
 from pipeline.privacy import author_salt
 from pipeline.sources.reddit_api import RedditSource
 from pipeline.sources.valact_index import IndexProblem, IndexRow, read_index
-from pipeline.stages.screen import drop_record
+from pipeline.stage import drop_record
 from schemas.records import Drop, Post
 
 NOT_FOUND = "index_post_not_found"

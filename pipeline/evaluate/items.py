@@ -12,7 +12,7 @@ import csv
 from collections import Counter
 from pathlib import Path
 
-from pipeline.hashing import sha256_hex
+from pipeline.importers.valact_results import read_pvq_log
 from schemas.evaluate import PvqItem
 from schemas.values import ALL_VALUES, SchwartzValue
 
@@ -21,11 +21,6 @@ PVQ_ITEMS = 40
 
 class ItemsError(ValueError):
     """The items file is not a usable PVQ-40 item set; the message says what is wrong."""
-
-
-def text_key(value: SchwartzValue, text: str) -> str:
-    """Stable key for an item known only by its text (the logs carry no item numbers)."""
-    return f"{value.value}:{sha256_hex(' '.join(text.split()).lower())[:8]}"
 
 
 def check_items(items: list[PvqItem]) -> list[PvqItem]:
@@ -64,8 +59,6 @@ def read_items(path: Path) -> list[PvqItem]:
     """Items from a CSV or from the first trial of an authors' PVQ log."""
     head = path.read_text(encoding="utf-8")[:200]
     if head.lstrip().startswith("----trial"):
-        from pipeline.importers.valact_results import read_pvq_log
-
         trials = read_pvq_log(path)
         if not trials:
             raise ItemsError(f"{path}: no ----trialN---- block")

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.hashing import content_id, sha256_hex
-from pipeline.stages.screen import drop_record
+from pipeline.stage import drop_record
 from pipeline.store import Store
 from schemas.imports import ImportFlag
 from schemas.records import LETTERS, ActionCandidate, Drop, Question, QuestionOption, Scenario

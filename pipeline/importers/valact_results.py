@@ -22,9 +22,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pipeline.evaluate.items import text_key
 from pipeline.evaluate.parsing import parse_choice, parse_scores
 from pipeline.evaluate.plan import answer_id
+from pipeline.hashing import sha256_hex
 from pipeline.importers.valact_original import (
     ANSWER_LINE,
     ImportFormatError,
@@ -38,6 +38,11 @@ from schemas.values import SchwartzValue
 
 TRIAL_LINE = re.compile(r"^----trial(\d+)----\s*$")
 PVQ_ANSWERS = "model_choice:"
+
+
+def text_key(value: SchwartzValue, text: str) -> str:
+    """Stable key for an item known only by its text (the logs carry no item numbers)."""
+    return f"{value.value}:{sha256_hex(' '.join(text.split()).lower())[:8]}"
 
 
 class ResultsFormatError(ValueError):

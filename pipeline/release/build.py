@@ -12,20 +12,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.config import load_config
+from pipeline.release.content import ReleaseOptions, ValidationSource, build_release_files
 from pipeline.release.declarations import (
     DeclarationError,
     load_declaration,
     previous_version,
     published_manifest,
 )
-from pipeline.stages.publish import (
+from pipeline.release.folder import (
     MANIFEST,
     PublishResult,
     ReleaseExistsError,
-    ReleaseOptions,
-    ValidationSource,
-    build_release_files,
     file_entries,
+    remember_release,
     write_release,
 )
 from pipeline.store import open_store
@@ -102,8 +101,7 @@ def build_release(
                 )
             overwrite = True  # same files as published: rewriting only refreshes the folder
         result = write_release(root / version, content, config, overwrite)
-        store.set_meta("last_release", {"path": str(result.path), "version": version,
-                                        "name": config.publish.name})
+        remember_release(store, result.path, config.publish.name, version)
     finally:
         store.close()
     return BuildResult(release=result, declaration=declaration, diff=content.diff)

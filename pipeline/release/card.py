@@ -9,7 +9,7 @@ from typing import Any
 import yaml
 
 from schemas.config import ProjectConfig
-from schemas.records import LETTERS, ActionCandidate, Question, Scenario
+from schemas.records import LETTERS
 from schemas.release import ReleaseDiff
 from schemas.values import ALL_VALUES
 
@@ -25,9 +25,11 @@ class CardInputs:
     """Everything the card describes."""
 
     config: ProjectConfig
-    questions: list[Question]
-    scenarios: list[Scenario]
-    candidates: list[ActionCandidate]
+    questions: int
+    scenarios: int
+    candidates: int
+    positions: Counter[tuple[str, str]]  # options by (value, letter)
+    per_subreddit: Counter[tuple[str, str]]  # scenarios by (domain, subreddit)
     models: dict[str, str]
     prompts: dict[str, str]
     warnings: dict[str, int]
@@ -64,7 +66,7 @@ def card_metadata(inputs: CardInputs) -> dict[str, object]:
         "language": ["en"],
         "pretty_name": pub.pretty_name,
         "task_categories": ["multiple-choice", "text-classification"],
-        "size_categories": [size_category(len(inputs.questions))],
+        "size_categories": [size_category(inputs.questions)],
         "annotations_creators": ["machine-generated", "expert-generated"]
         if inputs.validation_rows else ["machine-generated"],
         "source_datasets": ["original"],
@@ -153,11 +155,11 @@ def render_card(inputs: CardInputs) -> str:
     """The full README.md text."""
     cfg = inputs.config
     meta = yaml.safe_dump(card_metadata(inputs), sort_keys=False, allow_unicode=True)
-    position = Counter((o.value.value, o.letter) for q in inputs.questions for o in q.options)
+    position = inputs.positions
     value_rows: list[list[object]] = [
         [v.value, *(position[(v.value, letter)] for letter in LETTERS)] for v in ALL_VALUES
     ]
-    per_sub = Counter((s.domain, s.subreddit) for s in inputs.scenarios)
+    per_sub = inputs.per_subreddit
     sub_rows: list[list[object]] = [[d, s, n] for (d, s), n in sorted(per_sub.items())]
     model_rows: list[list[object]] = [[a, m] for a, m in sorted(inputs.models.items())]
     prompt_rows: list[list[object]] = [[n, h] for n, h in sorted(inputs.prompts.items())]
@@ -194,8 +196,8 @@ def render_card(inputs: CardInputs) -> str:
 Version {cfg.publish.version}, built by valact with profile `{cfg.profile}`.
 {demo_note}{notes}
 Each question puts a real advice-seeking Reddit post next to four actions, each written to
-express one of Schwartz's ten basic values. {len(inputs.scenarios)} scenarios,
-{len(inputs.questions)} questions, {len(inputs.candidates)} candidate actions.
+express one of Schwartz's ten basic values. {inputs.scenarios} scenarios,
+{inputs.questions} questions, {inputs.candidates} candidate actions.
 
 ## How it was built
 

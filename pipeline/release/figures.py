@@ -6,13 +6,12 @@ gives the same bytes."""
 from __future__ import annotations
 
 import io
-from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from matplotlib.figure import Figure
 
-from schemas.records import LETTERS, Question
+from schemas.records import LETTERS
 from schemas.values import ALL_VALUES
 
 VALUE_FIGURE = "figures/value_distribution.png"
@@ -25,15 +24,14 @@ def _png(fig: Any) -> bytes:
     return sink.getvalue()
 
 
-def value_distribution_png(questions: Iterable[Question]) -> bytes:
-    """Stacked bars: how often each value sits at answer position A..D."""
-    counts = Counter((o.value, o.letter) for q in questions for o in q.options)
+def value_distribution_png(positions: Mapping[tuple[str, str], int]) -> bytes:
+    """Stacked bars: how often each value sits at answer position A..D (``(value, letter)`` counts)."""
     names = [v.value for v in ALL_VALUES]
     fig = Figure(figsize=(8, 4))
     ax = fig.subplots()
     bottom = [0] * len(ALL_VALUES)
     for letter in LETTERS:
-        heights = [counts[(v, letter)] for v in ALL_VALUES]
+        heights = [positions.get((v.value, letter), 0) for v in ALL_VALUES]
         ax.bar(names, heights, bottom=bottom, label=letter)
         bottom = [b + h for b, h in zip(bottom, heights, strict=True)]
     ax.set_ylabel("options")

@@ -15,8 +15,8 @@ from pathlib import Path
 from huggingface_hub import CommitOperationAdd, HfApi
 
 from pipeline.hashing import sha256_hex
+from pipeline.release.folder import MANIFEST, ReleaseExistsError
 from pipeline.release.verify import verify_folder
-from pipeline.stages.publish import MANIFEST, ReleaseExistsError
 from schemas.manifest import ReleaseManifest
 
 REPO_TYPE = "dataset"

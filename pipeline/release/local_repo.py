@@ -13,8 +13,8 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from pipeline.release.folder import ReleaseExistsError
 from pipeline.release.hub import file_plan, verified_manifest
-from pipeline.stages.publish import ReleaseExistsError
 
 GIT_IDENTITY = ("-c", "user.name=valact", "-c", "user.email=valact@localhost",
                 "-c", "commit.gpgsign=false", "-c", "tag.gpgsign=false")

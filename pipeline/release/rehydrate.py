@@ -5,31 +5,42 @@ only ids, titles and URLs. A user with Reddit API credentials runs ``valact rehy
 RELEASE_DIR`` to get a copy whose ``data/scenarios.parquet`` holds the post texts again,
 scrubbed like a full-text release. The release itself is never modified. Posts Reddit now
 shows deleted or removed, or no longer returns, keep a null text and are listed in
-``rehydration.json``. The copy gets its own manifest, marked as rehydrated, so
-``valact release verify`` checks it. Running again only asks for what is still missing.
+``rehydration.json``. Running again only asks for what is still missing.
+
+The copy's scenarios table and ``rehydration.json`` make the released manifest's checksums
+wrong, so the copy gets a manifest of its own: the release's identity and counts, checksums
+of the files it really holds, text policy ``full`` (the texts are scrubbed like a full-text
+release's), and a ``rehydrated`` block naming the exact release it came from (the sha256 of
+that release's manifest). ``valact release verify`` checks it, and a copy is never mistaken
+for the published release.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipeline.release.rehydrated import write_rehydrated_manifest
+from pipeline.collect.posts import removal_flags
+from pipeline.hashing import sha256_hex
+from pipeline.release.folder import MANIFEST, file_entries, read_manifest
+from pipeline.release.tables import SCENARIOS_SCHEMA, parquet_bytes
+from pipeline.release.verify import release_files
 from pipeline.scrub import scrub
 from pipeline.sources.reddit_api import RedditSource
-from pipeline.tables import SCENARIOS_SCHEMA, parquet_bytes
+from schemas.manifest import Rehydration, ReleaseManifest
 
 SCENARIOS = Path("data") / "scenarios.parquet"
 REPORT = "rehydration.json"
-GONE_MARKERS = {"[deleted]", "[removed]", "[removed by reddit]"}
 
 
 class ReleaseFormatError(Exception):
@@ -99,13 +110,14 @@ def rehydrate_release(
             by_id = {str(d["id"]).removeprefix("t3_"): d for d in found}
             for post_id in asked:
                 data = by_id.get(post_id)
-                body = str(data.get("selftext") or "").strip() if data else ""
-                category = str(data.get("removed_by_category") or "") if data else ""
                 if data is None:
                     status[post_id] = "not_found"
-                elif body == "[deleted]" or category in ("deleted", "author"):
+                    continue
+                body = str(data.get("selftext") or "").strip()
+                removed, deleted = removal_flags(data, body)
+                if deleted:
                     status[post_id] = "deleted"
-                elif body in GONE_MARKERS or category:
+                elif removed:
                     status[post_id] = "removed"
                 else:
                     texts[post_id] = scrub(body, scrubbed)
@@ -151,3 +163,25 @@ def _write(
     )
     with_text = sum(1 for row in filled if row["text"])
     write_rehydrated_manifest(release_dir, target, filled=with_text, missing=len(filled) - with_text)
+
+
+def write_rehydrated_manifest(source: Path, copy: Path, filled: int, missing: int) -> ReleaseManifest | None:
+    """Write ``copy/manifest.json`` derived from ``source``'s; None when the source has none."""
+    original = read_manifest(source)
+    if original is None:
+        return None
+    files = {rel: (copy / rel).read_bytes() for rel in sorted(release_files(copy))}
+    rows = {rel: pq.ParquetFile(io.BytesIO(data)).metadata.num_rows
+            for rel, data in files.items() if rel.endswith(".parquet")}
+    manifest = original.model_copy(update={
+        "text_policy": "full",
+        "files": file_entries(files, rows),
+        "rehydrated": Rehydration(
+            source_manifest_sha256=sha256_hex((source / MANIFEST).read_bytes()),
+            source_text_policy=original.text_policy,
+            rehydrated_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            filled=filled, missing=missing,
+        ),
+    })
+    (copy / MANIFEST).write_text(manifest.model_dump_json(indent=2) + "\n", encoding="utf-8")
+    return manifest

@@ -19,10 +19,10 @@ import pyarrow.parquet as pq
 from huggingface_hub import DatasetCard, DatasetCardData, HfApi
 from pydantic import ValidationError
 
-from pipeline.card import TABLE_FILES
 from pipeline.hashing import sha256_hex
-from pipeline.invariants import declared, invariant_breaks
-from pipeline.stages.publish import MANIFEST
+from pipeline.release.card import TABLE_FILES
+from pipeline.release.folder import MANIFEST
+from pipeline.release.invariants import declared, invariant_breaks
 from schemas.manifest import ReleaseManifest
 
 REQUIRED_CARD_KEYS = ("license", "language", "task_categories", "size_categories",

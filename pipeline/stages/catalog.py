@@ -13,50 +13,18 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from pipeline.context import StageContext
-from pipeline.stage import Outcome, Stage, StageStats
+from pipeline.stage import Stage
 from pipeline.stages.assemble import AssembleStage
 from pipeline.stages.generate import GenerateStage
+from pipeline.stages.publish import PublishStage
 from pipeline.stages.screen import ScreenStage
-from schemas.records import Question, Scenario
+from schemas.records import Scenario
 
-if TYPE_CHECKING:  # type only: the publish module pulls in pandas and pyarrow
-    from pipeline.stages.publish import ValidationSource
+if TYPE_CHECKING:  # type only: the release package pulls in pyarrow and matplotlib
+    from pipeline.release.content import ValidationSource
 
 STAGE_ORDER: tuple[str, ...] = ("collect", "screen", "generate", "assemble", "publish")
 STREAMED_TOGETHER: tuple[str, ...] = ("screen", "generate")
-
-
-class PublishStage(Stage[None]):
-    """Write the release folder: one unit, the release (the release package does the work)."""
-
-    name = "publish"
-    reads = (Question, Scenario)
-    writes = ()
-
-    def __init__(self, overwrite: bool = False, validation: ValidationSource | None = None) -> None:
-        self.overwrite = overwrite
-        self.validation = validation
-        self.facts: dict[str, Any] = {}
-
-    def total(self, ctx: StageContext) -> int:
-        """One release."""
-        return 1
-
-    def plan(self, ctx: StageContext) -> list[None]:
-        """The release is the only unit."""
-        return [None]
-
-    def run(self, ctx: StageContext, unit: None) -> Outcome:
-        """Build and write the release (or confirm it is unchanged)."""
-        from pipeline.stages.publish import publish_local  # heavy (pandas, pyarrow): only when publishing
-
-        result = publish_local(ctx, overwrite=self.overwrite, validation=self.validation)
-        self.facts = {"path": str(result.path), "changed": result.changed, "counts": result.manifest.counts}
-        return Outcome.done() if result.changed else Outcome("skipped")
-
-    def finish(self, ctx: StageContext, stats: StageStats) -> None:
-        """Where the release is."""
-        stats.facts.update(self.facts)
 
 
 @dataclass

@@ -21,8 +21,7 @@ from pipeline.context import StageContext
 from pipeline.hashing import content_id, sha256_hex
 from pipeline.llm.client import LLMClient, OutputSpec
 from pipeline.prompts import load_prompt
-from pipeline.stage import ModelStage, Outcome, StageStats, drop_id
-from pipeline.stage import drop_record as drop_record  # re-exported for older importers
+from pipeline.stage import ModelStage, Outcome, StageStats, drop_id, drop_record
 from pipeline.stages.prefilter import ContextLimit, prefilter
 from pipeline.stages.screen_quota import QuotaBoard
 from schemas.records import Drop, Post, Scenario, ScreenDecision, ScreenVote

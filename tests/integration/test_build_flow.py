@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.invariants import invariant_breaks
+from pipeline.release.invariants import invariant_breaks
 
 pytestmark = pytest.mark.integration
 VALACT = [sys.executable, "-m", "flows.cli"]

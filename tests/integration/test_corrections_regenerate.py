@@ -11,7 +11,7 @@ import pytest
 from annotation.corrections import apply_corrections, llm_regenerator
 from pipeline.config import load_config
 from pipeline.context import StageContext
-from pipeline.invariants import invariant_breaks, question_rows
+from pipeline.release.invariants import invariant_breaks, question_rows
 from pipeline.stages.generate import candidate_id
 from schemas.annotation import Correction
 from schemas.records import ActionCandidate, LLMCall, Question, Scenario

@@ -8,9 +8,9 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
+from pipeline.release.rehydrate import rehydrate_release
+from pipeline.release.tables import parquet_bytes, scenarios_table
 from pipeline.sources.reddit_api import RedditCredentials, RedditSource, RetryPolicy
-from pipeline.sources.rehydrate import rehydrate_release
-from pipeline.tables import parquet_bytes, scenarios_table
 from schemas.records import Scenario
 from tests.support.reddit_server import RedditServer, make_post
 

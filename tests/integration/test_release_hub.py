@@ -13,9 +13,9 @@ from huggingface_hub.errors import HfHubHTTPError
 
 from pipeline.hashing import sha256_hex
 from pipeline.release.build import build_release
+from pipeline.release.folder import ReleaseExistsError
 from pipeline.release.hub import ReleaseInvalidError, publish_to_hub
 from pipeline.release.verify import verify
-from pipeline.stages.publish import ReleaseExistsError
 from tests.support.hub_server import HubServer
 from tests.support.release_data import declare, make_workspace
 

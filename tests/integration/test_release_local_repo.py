@@ -14,8 +14,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from pipeline.release.build import build_release
+from pipeline.release.folder import ReleaseExistsError
 from pipeline.release.local_repo import local_tags, publish_to_local_repo
-from pipeline.stages.publish import ReleaseExistsError
 from pipeline.store import open_store
 from schemas.records import Question
 from tests.support.release_data import change_actions, declare, make_workspace

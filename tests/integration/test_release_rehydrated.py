@@ -12,9 +12,9 @@ from typer.testing import CliRunner
 from flows.cli_release import release_app
 from pipeline.hashing import sha256_hex
 from pipeline.release.build import build_release
+from pipeline.release.rehydrate import rehydrate_release
 from pipeline.release.verify import verify_folder
 from pipeline.sources.reddit_api import RedditCredentials, RedditSource, RetryPolicy
-from pipeline.sources.rehydrate import rehydrate_release
 from tests.support.reddit_server import RedditServer, make_post
 from tests.support.release_data import declare, make_workspace
 

@@ -8,7 +8,7 @@ import json
 from collections import Counter
 from pathlib import Path
 
-from pipeline.tables import parquet_bytes, questions_table, scenarios_table
+from pipeline.release.tables import parquet_bytes, questions_table, scenarios_table
 from schemas.records import LETTERS, Question, QuestionOption, Scenario
 from schemas.values import ALL_VALUES, SchwartzValue
 

@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 
 from annotation.corrections import apply_corrections, verdicts
-from pipeline.invariants import invariant_breaks, question_rows
+from pipeline.release.invariants import invariant_breaks, question_rows
 from pipeline.stages.generate import candidate_id
 from pipeline.store import Store
 from schemas.annotation import Correction

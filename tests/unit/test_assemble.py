@@ -7,9 +7,9 @@ from collections import Counter
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.invariants import invariant_breaks, question_rows
+from pipeline.release.invariants import invariant_breaks, question_rows
+from pipeline.release.tables import questions_table
 from pipeline.stages.assemble import AssemblyError, assemble_scenario, design
-from pipeline.tables import questions_table
 from schemas.records import ActionCandidate, Question, Scenario
 from tests.support.builders import candidate_set
 

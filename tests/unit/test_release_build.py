@@ -8,10 +8,11 @@ import pytest
 from huggingface_hub import DatasetCard, DatasetCardData
 
 from pipeline.release.build import build_release
+from pipeline.release.content import EmptyReleaseError
 from pipeline.release.declarations import keep_manifest
 from pipeline.release.diff import diff_releases, load_release_tables
+from pipeline.release.folder import ReleaseExistsError
 from pipeline.release.verify import verify_folder
-from pipeline.stages.publish import EmptyReleaseError, ReleaseExistsError
 from pipeline.store import open_store
 from schemas.records import Question
 from tests.support.release_data import change_actions, declare, make_workspace
@@ -118,7 +119,7 @@ def test_diff_names_exactly_the_three_changed_questions(built: tuple[Path, Path,
 
 def test_a_published_version_cannot_change(built: tuple[Path, Path, Path]) -> None:
     releases, workspace, folder = built
-    from pipeline.stages.publish import read_manifest
+    from pipeline.release.folder import read_manifest
 
     manifest = read_manifest(folder)
     assert manifest is not None

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from pipeline.invariants import as_warnings, declared, invariant_breaks
+from pipeline.release.invariants import as_warnings, declared, invariant_breaks
+from pipeline.release.tables import questions_table
 from pipeline.stages.assemble import assemble_scenario
-from pipeline.tables import questions_table
 from tests.support.release_data import GENERATORS, SEED, candidates, scenario
 
 

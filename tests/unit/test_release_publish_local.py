@@ -8,8 +8,9 @@ import pytest
 
 from pipeline.config import load_config
 from pipeline.context import StageContext
+from pipeline.release.folder import ReleaseExistsError
 from pipeline.release.verify import verify_folder
-from pipeline.stages.publish import ReleaseExistsError, publish_local
+from pipeline.stages.publish import publish_local
 from schemas.records import Question
 from tests.support.release_data import change_actions, make_workspace
 

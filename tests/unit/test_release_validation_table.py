@@ -7,8 +7,8 @@ from pathlib import Path
 from annotation import release_validation
 from pipeline.config import load_config
 from pipeline.hashing import content_id
-from pipeline.stages.publish import ReleaseOptions, build_release_files
-from pipeline.tables import read_parquet
+from pipeline.release.content import ReleaseOptions, build_release_files
+from pipeline.release.tables import read_parquet
 from schemas.annotation import AnnotationResult, AnnotationTask
 from schemas.records import ActionCandidate
 from tests.support.annotation_data import build_store
