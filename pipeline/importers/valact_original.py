@@ -18,7 +18,6 @@ become questions at all becomes a ``Drop`` with the line number.
 from __future__ import annotations
 
 import ast
-import csv
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -27,6 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.hashing import content_id, sha256_hex
+from pipeline.sources.valact_index import IndexProblem, IndexRow
+from pipeline.sources.valact_index import read_index as read_index_rows
 from pipeline.stage import drop_record
 from pipeline.store import Store
 from schemas.imports import ImportFlag
@@ -36,26 +37,11 @@ from schemas.values import SchwartzValue
 STAGE = "import"
 ORIGIN = "valact-original"
 ANSWER_LINE = re.compile(r"^model_choice for prompt(\d+):\s*(.*)$")
-POST_ID = re.compile(r"/comments/([a-z0-9]+)", re.I)
 VALID_ANSWERS = {f'{{"Answer": "{letter}"}}' for letter in LETTERS}
-
-
 
 
 class ImportFormatError(ValueError):
     """One scenario's list cannot be read as 5 questions of 4 (model, value, action) tuples."""
-
-
-@dataclass
-class IndexRow:
-    """One row of the authors' index CSV."""
-
-    post_id: str
-    title: str
-    url: str
-    date: str
-    subreddit: str
-    domain: str
 
 
 @dataclass
@@ -87,17 +73,13 @@ class ImportReport:
 
 
 def read_index(path: Path) -> list[IndexRow]:
-    """The index CSV (``time,title,url,scenario,Filter Result,subreddit,category``)."""
+    """The authors' index CSV, every row usable: rows pair with question lists by position, so
+    one unusable row would shift every later scenario onto the wrong post."""
     rows = []
-    with path.open(encoding="utf-8", newline="") as handle:
-        for n, row in enumerate(csv.DictReader(handle), start=2):
-            match = POST_ID.search(row.get("url") or "")
-            if match is None:
-                raise ImportFormatError(f"{path}:{n}: no Reddit post id in url {row.get('url')!r}")
-            rows.append(IndexRow(
-                post_id=match.group(1), title=row["title"], url=row["url"], date=row["time"],
-                subreddit=row["subreddit"].removeprefix("r/"), domain=row["category"],
-            ))
+    for entry in read_index_rows(path):
+        if isinstance(entry, IndexProblem):
+            raise ImportFormatError(f"{path}:{entry.line_no}: {entry.error}")
+        rows.append(entry)
     return rows
 
 
