@@ -4,7 +4,7 @@ A shard is a small SQLite file (stdlib, one writer, rows kept in insertion order
 both the worker and the driver can reach (under the workspace by default). The worker
 appends a batch at a time, so its memory is bounded by the batch; the driver reads a shard
 back in batches, in order, and deletes it once stored. Posts travel as their JSON, the same
-text the store keeps.
+text the store keeps, and are read back without validating them again (``stored_post``).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
+from pipeline.collect.posts import stored_post
 from schemas.records import Post
 
 READ_BATCH = 500
@@ -50,6 +51,6 @@ def read_shard(path: Path, batch: int = READ_BATCH) -> Iterator[Post]:
         cursor = conn.execute("SELECT data FROM posts ORDER BY seq")
         while rows := cursor.fetchmany(batch):
             for (data,) in rows:
-                yield Post.model_validate_json(data)
+                yield stored_post(data)
     finally:
         conn.close()

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.collect.dumps import DumpMerger, dump_scan, merge_shards, read_part_to_shard
-from pipeline.collect.posts import submission_fields, trusted_post
+from pipeline.collect.posts import stored_post, submission_fields, trusted_post
 from pipeline.config import load_config
 from pipeline.context import StageContext
 from pipeline.sources.dump import plan_parts
@@ -143,3 +143,13 @@ def test_dump_posts_are_built_like_validated_posts(changes: dict[str, object]) -
     assert fast == validated and fast.model_dump_json() == validated.model_dump_json()
     assert fast.model_fields_set == validated.model_fields_set
     assert fast.model_copy(update={"domain_hint": "x"}) == validated.model_copy(update={"domain_hint": "x"})
+
+
+@pytest.mark.parametrize("hint", [None, "Career & work"])
+def test_a_post_read_back_from_its_json_equals_the_validated_one(hint: str | None) -> None:
+    data = {**submission(4, "AskHR"), "title": "Ünïcode \"q\"\n"}
+    post = trusted_post(submission_fields(data, "dump:d", "s", 9)).model_copy(update={"domain_hint": hint})
+    text = post.model_dump_json()
+    fast, validated = stored_post(text), Post.model_validate_json(text)
+    assert fast == validated == post and fast.model_dump_json() == text
+    assert fast.model_fields_set == validated.model_fields_set
