@@ -27,6 +27,7 @@ from statistics import NormalDist
 from typing import Any
 
 from pipeline.agreement import cohen_kappa
+from pipeline.release.figures import confusion_grid_png
 from pipeline.store import Store
 from schemas.annotation import NONE_LABEL, AnnotationResult, AnnotationTask
 
@@ -145,30 +146,12 @@ def confusion(rows: Sequence[Row]) -> dict[str, dict[str, int]]:
 
 def confusion_png(matrix: dict[str, dict[str, int]], path: Path, rows_order: Sequence[str],
                   cols_order: Sequence[str]) -> Path:
-    """Draw the confusion matrix as a heat map (matplotlib's Agg backend, no display)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    """Draw the confusion matrix (drawn like the release's figure) into ``path``."""
     grid = [[matrix.get(r, {}).get(c, 0) for c in cols_order] for r in rows_order]
-    fig, ax = plt.subplots(figsize=(1.0 + 0.6 * len(cols_order), 1.0 + 0.5 * len(rows_order)))
-    image = ax.imshow(grid, cmap="Blues")
-    ax.set_xticks(range(len(cols_order)), labels=list(cols_order), rotation=45, ha="right")
-    ax.set_yticks(range(len(rows_order)), labels=list(rows_order))
-    ax.set_xlabel("expert value")
-    ax.set_ylabel("assigned value")
-    peak = max((max(r) for r in grid if r), default=0)
-    for i, row in enumerate(grid):
-        for j, count in enumerate(row):
-            if count:
-                ax.text(j, i, str(count), ha="center", va="center",
-                        color="white" if count > peak / 2 else "black", fontsize=8)
-    fig.colorbar(image, ax=ax)
-    fig.tight_layout()
+    judged = sum(map(sum, grid))
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    path.write_bytes(confusion_grid_png(grid, rows_order, cols_order,
+                                        f"Expert labels against intended values ({judged} judgements)"))
     return path
 
 

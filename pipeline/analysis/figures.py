@@ -29,6 +29,13 @@ def _grid(n: int) -> tuple[int, int]:
     return math.ceil(n / cols), cols
 
 
+def _panels(n: int, height: float) -> tuple[Any, Any]:
+    """A figure with one 7-inch-wide panel per model, laid out by ``_grid``, axes flattened."""
+    rows, cols = _grid(n)
+    fig = Figure(figsize=(7 * cols, height * rows))
+    return fig, np.atleast_1d(fig.subplots(rows, cols, squeeze=False)).ravel()
+
+
 def _z(profile: pd.Series) -> Any:
     """A profile on a unit scale, so shares (% points) and PVQ scores share one axis; r is unchanged."""
     values = profile.to_numpy(dtype=float)
@@ -45,9 +52,7 @@ def value_profiles_png(shares: pd.DataFrame, means: pd.DataFrame, models: list[s
     default or PVQ-40 questions (a model whose answers were all invalid gets a note)."""
     if not models:
         return None
-    rows, cols = _grid(len(models))
-    fig = Figure(figsize=(7 * cols, 3.6 * rows))
-    axes = np.atleast_1d(fig.subplots(rows, cols, squeeze=False)).ravel()
+    fig, axes = _panels(len(models), height=3.6)
     x = np.arange(len(VALUE_NAMES))
     for ax, model in zip(axes, models, strict=False):
         enacted, declared = enacted_profile(shares, model), declared_profile(means, model)
@@ -97,9 +102,7 @@ def selection_adoption_png(accuracy: pd.DataFrame, models: list[str]) -> bytes |
     part = accuracy[(accuracy["domain"] == ALL) & (accuracy["value"] != ALL)]
     if not models:
         return None
-    rows, cols = _grid(len(models))
-    fig = Figure(figsize=(7 * cols, 3.4 * rows))
-    axes = np.atleast_1d(fig.subplots(rows, cols, squeeze=False)).ravel()
+    fig, axes = _panels(len(models), height=3.4)
     x = np.arange(len(VALUE_NAMES))
     for ax, model in zip(axes, models, strict=False):
         drawn = False

@@ -6,7 +6,7 @@ gives the same bytes."""
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from matplotlib.figure import Figure
@@ -43,25 +43,35 @@ def value_distribution_png(positions: Mapping[tuple[str, str], int]) -> bytes:
 
 
 def confusion_png(rows: Iterable[Mapping[str, Any]]) -> bytes:
-    """Intended value (rows) against the value experts chose (columns)."""
+    """Intended value (rows) against the value experts chose (columns), for a release."""
     names = [v.value for v in ALL_VALUES]
     index = {name: i for i, name in enumerate(names)}
-    matrix = [[0] * len(names) for _ in names]
+    grid = [[0] * len(names) for _ in names]
     judged = 0
     for row in rows:
         intended, expert = row.get("value"), row.get("expert_value")
         if intended in index and expert in index:
-            matrix[index[str(intended)]][index[str(expert)]] += 1
+            grid[index[str(intended)]][index[str(expert)]] += 1
             judged += 1
+    return confusion_grid_png(grid, names, names, f"Validation confusion matrix ({judged} judgements)")
+
+
+def confusion_grid_png(grid: Sequence[Sequence[int]], rows: Sequence[str], cols: Sequence[str],
+                       title: str) -> bytes:
+    """A count grid as a heat map: intended value per row, the experts' label per column.
+
+    The one drawing of a confusion matrix, for the release's figure and the annotation
+    report's alike (the report's columns may add labels that are not values).
+    """
     fig = Figure(figsize=(6.5, 6))
     ax = fig.subplots()
-    ax.imshow(matrix, cmap="Blues")
-    ax.set_xticks(range(len(names)), names, rotation=60, ha="right")
-    ax.set_yticks(range(len(names)), names)
+    ax.imshow(grid, cmap="Blues")
+    ax.set_xticks(range(len(cols)), cols, rotation=60, ha="right")
+    ax.set_yticks(range(len(rows)), rows)
     ax.set_xlabel("expert label")
     ax.set_ylabel("intended value")
-    ax.set_title(f"Validation confusion matrix ({judged} judgements)")
-    for i, line in enumerate(matrix):
+    ax.set_title(title)
+    for i, line in enumerate(grid):
         for j, n in enumerate(line):
             if n:
                 ax.text(j, i, str(n), ha="center", va="center", fontsize=7)
