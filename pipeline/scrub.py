@@ -33,6 +33,9 @@ EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[A-Za-z]{2,}")
 USER_MENTION = re.compile(r"(?<![\w/])/?u/[\w-]{3,20}", re.I)
 NOT_A_PHONE_BEFORE = "$€£¥#"
 DIGIT_GROUP = re.compile(r"\d+")
+# libphonenumber reads no number from fewer than two digits (its minimum national number
+# length), so a text without two digits (most actions) skips the matcher, the scrub's cost.
+TWO_DIGITS = re.compile(r"\d\D*\d")
 
 
 def post_url(post_id: str) -> str:
@@ -51,6 +54,8 @@ def _looks_like_phone(text: str, start: int, raw: str) -> bool:
 
 def scrub_phones(text: str, region: str = DEFAULT_REGION, counts: Counter[str] | None = None) -> str:
     """Replace every phone number libphonenumber finds (read in ``region``) by ``[phone]``."""
+    if not TWO_DIGITS.search(text):
+        return text
     matcher = phonenumbers.PhoneNumberMatcher(text, region, leniency=phonenumbers.Leniency.POSSIBLE)
     spans = [(m.start, m.end) for m in matcher if _looks_like_phone(text, m.start, m.raw_string)]
     for start, end in reversed(spans):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+import phonenumbers
 import pytest
 
 from pipeline.scrub import post_url, scrub
@@ -88,3 +89,13 @@ def test_several_details_in_one_text() -> None:
 def test_post_url_has_no_title_slug() -> None:
     assert post_url("t3_abc123") == "https://www.reddit.com/comments/abc123/"
     assert post_url("abc123") == "https://www.reddit.com/comments/abc123/"
+
+
+@pytest.mark.parametrize("text", ["call 5", "+1", "dial ٥ now", "room 7, floor", "no digits at all", "+٣"])
+@pytest.mark.parametrize("region", ["US", "GB", "DE"])
+def test_matcher_finds_nothing_below_two_digits(text: str, region: str) -> None:
+    """The shortcut that skips libphonenumber for texts with fewer than two digits is safe:
+    the matcher itself finds nothing there (any region, ASCII or other decimal digits)."""
+    matcher = phonenumbers.PhoneNumberMatcher(text, region, leniency=phonenumbers.Leniency.POSSIBLE)
+    assert list(matcher) == []
+    assert scrub(text, region=region) == text
