@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -25,6 +24,7 @@ import httpx
 
 from pipeline.llm.provider import Provider
 from pipeline.llm.types import ChatRequest, ChatResponse, RetryableError
+from pipeline.net import free_port
 from schemas.config import LocalServerConfig
 
 
@@ -53,13 +53,6 @@ def find_gguf(config: LocalServerConfig) -> Path:
     if not found:
         raise LocalServerError(f"no .gguf file inside package {config.model_package!r}")
     return found[0]
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nobody listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class LocalModelServer:

@@ -8,7 +8,6 @@ nanny, so each worker is one process whose peak memory can be read from /proc.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -17,16 +16,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pipeline.net import free_port
+
 DASK = str(Path(sys.executable).with_name("dask"))
 STARTUP_S = 120.0
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def peak_rss_mb(pid: int) -> float:
