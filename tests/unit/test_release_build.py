@@ -7,11 +7,13 @@ import pyarrow.parquet as pq
 import pytest
 from huggingface_hub import DatasetCard, DatasetCardData
 
+from pipeline.config import load_config
 from pipeline.release.build import build_release
-from pipeline.release.content import EmptyReleaseError
+from pipeline.release.content import EmptyReleaseError, ReleaseOptions, build_release_files
 from pipeline.release.declarations import keep_manifest
 from pipeline.release.diff import diff_releases, load_release_tables
 from pipeline.release.folder import ReleaseExistsError
+from pipeline.release.tables import QUESTIONS_SCHEMA, TableBuilder
 from pipeline.release.verify import verify_folder
 from pipeline.store import open_store
 from schemas.records import Question
@@ -176,3 +178,19 @@ def test_a_workspace_without_questions_is_not_released(tmp_path: Path) -> None:
     with pytest.raises(EmptyReleaseError, match="no assembled questions"):
         build_release(releases, "0.1.0")
     assert not list((workspace / "releases").glob("**/manifest.json"))
+
+
+def test_tables_built_in_small_batches_give_the_same_bytes(tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """The builder streams records into Arrow batches; how many rows a batch holds must not
+    change a byte of the release (or a rebuild of a published version would differ)."""
+    store = open_store(make_workspace(tmp_path, scenarios=3))
+    config = load_config("demo")
+    try:
+        whole = build_release_files(store, config, ReleaseOptions()).files
+        monkeypatch.setattr(TableBuilder.__init__, "__defaults__", (2,))  # 2 rows per batch
+        batched = build_release_files(store, config, ReleaseOptions()).files
+    finally:
+        store.close()
+    assert TableBuilder(QUESTIONS_SCHEMA).batch_rows == 2
+    assert batched == whole
