@@ -202,3 +202,31 @@ def open_existing_store(workspace: Path) -> Store:
     if not (workspace / STORE_FILE).is_file():
         raise NoWorkspaceError(f"no workspace at {workspace.resolve()}; run `valact build` first")
     return open_store(workspace)
+
+
+def put_json(store: Store, cls: type[Record], rows: list[tuple[str, str]]) -> int:
+    """Upsert records already serialised, as (id, the record's ``model_dump_json()`` text).
+
+    Why: a collect's driver stores posts that a worker serialised moment before; writing
+    that text as it is saves parsing and serialising each post again. Same upsert, same
+    count of new or changed records as ``Store.put``; the text must be what ``put`` would write.
+    """
+    if not rows:
+        return 0
+    table, now = store.table(cls), time.time()
+    with store._write_lock, store._conn() as conn:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            before = conn.total_changes
+            conn.executemany(
+                f"INSERT INTO {table} (id, data, updated_at) VALUES (?, ?, ?) "
+                "ON CONFLICT(id) DO UPDATE SET data=excluded.data, updated_at=excluded.updated_at "
+                "WHERE data != excluded.data",
+                [(record_id, text, now) for record_id, text in rows],
+            )
+            changed = conn.total_changes - before
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+    return changed

@@ -26,6 +26,8 @@ from pipeline.collect.posts import (
     BAD_SUBMISSION,
     STORE_BATCH,
     CollectReport,
+    PostRow,
+    store_post_rows,
     store_posts,
     submission_fields,
     trusted_post,
@@ -182,7 +184,7 @@ class DumpMerger:
     report: CollectReport = field(default_factory=CollectReport)
     _file: _FileState = field(default_factory=_FileState)
 
-    def add(self, result: PartResult, body: Iterable[Post] = ()) -> bool:
+    def add(self, result: PartResult, body: Iterable[PostRow] = ()) -> bool:
         """Merge one part; ``body`` yields its posts unless they are stored already. False if skipped."""
         part, state = result.part, self._file
         if part.first:
@@ -192,7 +194,7 @@ class DumpMerger:
         if not part.first and result.head is not None:
             self._line(part, state, state.carry + result.head)
             state.carry = b""
-        store_posts(self.ctx, body, self.report)
+        store_post_rows(self.ctx, body, self.report)
         self.report.add_read(result.report, state.lines)
         state.lines += result.lines
         if result.error is not None:  # counted as a line read, as a sequential read always did

@@ -18,6 +18,7 @@ import orjson  # a dependency of Prefect; parses stored post text without valida
 from pipeline.hashing import content_id
 from pipeline.privacy import hash_author
 from pipeline.sources.scope import Scope
+from pipeline.store import put_json
 from schemas.collect import TRACKED_FIELDS, PostRevision
 from schemas.config import ProjectConfig
 from schemas.records import Post
@@ -189,6 +190,10 @@ def _carry_labels(old: Post, new: Post) -> Post:
     return new
 
 
+PostRow = tuple[str, str, "Post | None"]
+"""A post on its way to the store: its id, its ``model_dump_json`` text and, when at hand, the Post."""
+
+
 def store_posts(
     ctx: StageContext, posts: Iterable[Post], report: CollectReport, batch: int = STORE_BATCH
 ) -> None:
@@ -197,30 +202,49 @@ def store_posts(
     The outcome does not depend on where batches split: a post is compared with the latest
     version seen, whether that is in the store or earlier in the same batch.
     """
-    pending: list[Post] = []
+    store_post_rows(ctx, ((post.id, post.model_dump_json(), post) for post in posts), report, batch)
+
+
+def store_post_rows(
+    ctx: StageContext, rows: Iterable[PostRow], report: CollectReport, batch: int = STORE_BATCH
+) -> None:
+    """``store_posts`` for posts given as rows, e.g. a worker's shard read back by the driver.
+
+    Why rows: at dump scale nearly every post is new to the store, and a new post needs
+    nothing but its id and its text, so it is written as it came, neither parsed nor
+    serialised again (that was most of a Dask driver's CPU). Only a post the store already
+    holds, or one repeated within the batch, is read as a Post to compare the two.
+    """
+    pending: list[PostRow] = []
 
     def flush() -> None:
-        existing = ctx.store.get_many(Post, {q.id for q in pending})  # one query per batch, not per post
-        fresh: list[Post] = []
+        known = ctx.store.get_many(Post, {row[0] for row in pending})  # one query per batch
+        first_seen: dict[str, str] = {}  # new to the store, first met in this batch: id -> text
+        fresh: list[tuple[str, str]] = []
         history: list[PostRevision] = []
-        for post in pending:
-            old = existing.get(post.id)
-            if old is not None:
-                post = _carry_labels(old, post)
-                if _same_content(post, old):
-                    report.unchanged += 1
-                    continue
-                revision = revision_of(old, post)
-                if revision is not None:
-                    history.append(revision)
-            existing[post.id] = post
-            fresh.append(post)
+        for post_id, text, post in pending:
+            if post_id not in known and post_id not in first_seen:
+                first_seen[post_id] = text
+                fresh.append((post_id, text))
+                continue
+            old = known[post_id] if post_id in known else stored_post(first_seen.pop(post_id))
+            read = post if post is not None else stored_post(text)
+            new = _carry_labels(old, read)
+            if _same_content(new, old):
+                report.unchanged += 1
+                known[post_id] = old
+                continue
+            revision = revision_of(old, new)
+            if revision is not None:
+                history.append(revision)
+            known[post_id] = new
+            fresh.append((post_id, text if new is read else new.model_dump_json()))
         report.revisions += ctx.store.put(history)
-        report.stored_new_or_changed += ctx.store.put(fresh)
+        report.stored_new_or_changed += put_json(ctx.store, Post, fresh)
         pending.clear()
 
-    for post in posts:
-        pending.append(post)
+    for row in rows:
+        pending.append(row)
         if len(pending) >= batch:
             flush()
     flush()

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.collect.dumps import DumpMerger, dump_scan, merge_shards, read_part_to_shard
-from pipeline.collect.posts import stored_post, submission_fields, trusted_post
+from pipeline.collect.posts import store_post_rows, stored_post, submission_fields, trusted_post
 from pipeline.config import load_config
 from pipeline.context import StageContext
 from pipeline.sources.dump import plan_parts
@@ -153,3 +153,36 @@ def test_a_post_read_back_from_its_json_equals_the_validated_one(hint: str | Non
     fast, validated = stored_post(text), Post.model_validate_json(text)
     assert fast == validated == post and fast.model_dump_json() == text
     assert fast.model_fields_set == validated.model_fields_set
+
+
+@pytest.mark.parametrize("batch", [1, 2, 500])
+def test_posts_stored_from_their_text_match_posts_stored_as_records(tmp_path: Path, batch: int) -> None:
+    def post(i: int, title: str, at: int, hint: str | None = None) -> Post:
+        fields = submission_fields({**submission(i, "AskHR"), "title": title}, "dump:d", "salt", at)
+        return trusted_post(fields).model_copy(update={"domain_hint": hint})
+
+    earlier = [post(1, "labelled", 1, "Career & work"), post(2, "first", 1)]
+    later = [post(1, "labelled", 2), post(2, "edited", 2), post(3, "new", 2), post(3, "new again", 3),
+             post(3, "new again", 4), post(2, "edited", 5), post(4, "x", 5)]
+    as_posts = StageContext.open(load_config("demo", None, str(tmp_path / "posts")))
+    as_rows = StageContext.open(load_config("demo", None, str(tmp_path / "rows")))
+    try:
+        reports = []
+        for c, rows in ((as_posts, False), (as_rows, True)):
+            store_posts(c, earlier, CollectReport())
+            report = CollectReport()
+            if rows:
+                store_post_rows(c, ((p.id, p.model_dump_json(), None) for p in later), report, batch)
+            else:
+                store_posts(c, later, report, batch)
+            reports.append(report.as_dict())
+        assert reports[0] == reports[1]
+        counts = reports[0]["stored_new_or_changed"], reports[0]["unchanged"], reports[0]["revisions"]
+        assert counts == (4, 3, 2)
+        for kind in (Post, PostRevision):
+            assert as_posts.store.all(kind) == as_rows.store.all(kind)
+        kept = as_rows.store.get(Post, post(1, "", 0).id)
+        assert kept is not None and kept.domain_hint == "Career & work"
+    finally:
+        as_posts.close()
+        as_rows.close()
