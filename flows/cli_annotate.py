@@ -1,73 +1,74 @@
 """``valact annotate``: the Label Studio server, push, pull, report and corrections.
 
-Registered on the main app in ``flows/cli.py``; helpers of that module are imported inside
-the commands (it imports this one at load time).
+Push, pull and correct are recorded Prefect runs; the server commands and the report only
+touch the workspace folder.
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 
-if TYPE_CHECKING:  # a type only: importing the pydantic configs would slow `valact --help`
-    from schemas.config import ProjectConfig
+from flows.cli_common import (
+    EXIT_PROBLEMS,
+    ConfigOpt,
+    JsonOpt,
+    ProfileOpt,
+    WorkspaceOpt,
+    emit,
+    fail,
+    failing,
+    load_project,
+    project_workspace,
+    run_recorded,
+    run_ref,
+)
 
 annotate_app = typer.Typer(help="Expert validation in Label Studio (stage 5).", no_args_is_help=True)
 server_app = typer.Typer(help="The local Label Studio server (own venv, 127.0.0.1 only).",
                          no_args_is_help=True)
 annotate_app.add_typer(server_app, name="server")
 
-ProfileOpt = Annotated[str | None, typer.Option("--profile", "-p", help="packaged profile")]
-ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="project TOML")]
-WorkspaceOpt = Annotated[str | None, typer.Option("--workspace", "-w", help="workspace folder")]
 ProjectOpt = Annotated[str | None, typer.Option("--project", help="Label Studio project title")]
 DesignOpt = Annotated[str | None, typer.Option("--design", help="'blind' (default) or 'verify'")]
 UrlOpt = Annotated[str | None, typer.Option("--url", help="your own server; token from LABEL_STUDIO_API_KEY")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="machine-readable JSON on stdout")]
-
-
-def _project(profile: str | None, config: Path | None, workspace: str | None) -> ProjectConfig:
-    from flows.cli import _fail
-    from pipeline.config import ConfigError, load_config
-
-    try:
-        return load_config(profile, config, workspace)
-    except ConfigError as exc:
-        _fail(str(exc))
-        raise
-
-
-def _workspace(profile: str | None, config: Path | None, workspace: str | None) -> Path:
-    return Path(_project(profile, config, workspace).workspace).resolve()
 
 
 def _overrides(**values: Any) -> dict[str, Any]:
     return {k: v for k, v in values.items() if v is not None}
 
 
-def _flow(command: str, profile: str | None, config: Path | None, workspace: str | None,
-          call: Any, as_json: bool) -> None:
+def _flow(name: str, profile: str | None, config: Path | None, workspace: str | None,
+          overrides: dict[str, Any], as_json: bool) -> None:
+    """Run ``flows.annotate.annotate_<name>_flow`` as a recorded run; Label Studio's refusals fail
+    readably."""
+    ref = run_ref(profile, config, workspace)
+    # deferred: Prefect (configured by run_ref just above), httpx and the Label Studio SDK
     from annotation.client import LabelStudioError
-    from flows.cli import _emit, _fail, _ref, _run
+    from flows import annotate
 
-    ref = _ref(profile, config, workspace, None)
-    try:
-        _emit(_run(command, ref, lambda: call(ref)), as_json)
-    except (LabelStudioError, ValueError) as exc:
-        _fail(str(exc))
+    flow = getattr(annotate, f"annotate_{name}_flow")
+    with failing(LabelStudioError, ValueError):
+        emit(run_recorded(f"annotate {name}", ref, lambda: flow(ref, overrides)), as_json)
+
+
+def _server_dir(profile: str | None, config: Path | None, workspace: str | None) -> Path:
+    """The workspace's Label Studio data folder."""
+    from annotation.settings import server_dir  # deferred: the Label Studio client; --help stays fast
+
+    return server_dir(project_workspace(profile, config, workspace))
 
 
 @server_app.command("start")
 def server_start(profile: ProfileOpt = None, config: ConfigOpt = None, workspace: WorkspaceOpt = None,
                  port: Annotated[int | None, typer.Option(help="port (default: free one)")] = None) -> None:
     """Install Label Studio once into .venv-label-studio/ and start it on 127.0.0.1."""
-    from annotation import server
-    from annotation.settings import server_dir
+    from annotation import server  # deferred: httpx; --help stays fast
 
-    folder = server_dir(_workspace(profile, config, workspace))
+    folder = _server_dir(profile, config, workspace)
     typer.echo("starting Label Studio (first install ~70 s, cold start ~45 s)...", err=True)
     url, creds = server.start(folder, port=port)
     typer.echo(json.dumps({"url": url, "username": creds.username, "data_dir": str(folder),
@@ -77,10 +78,9 @@ def server_start(profile: ProfileOpt = None, config: ConfigOpt = None, workspace
 @server_app.command("stop")
 def server_stop(profile: ProfileOpt = None, config: ConfigOpt = None, workspace: WorkspaceOpt = None) -> None:
     """Stop the server started for this workspace."""
-    from annotation import server
-    from annotation.settings import server_dir
+    from annotation import server  # deferred: httpx; --help stays fast
 
-    stopped = server.stop(server_dir(_workspace(profile, config, workspace)))
+    stopped = server.stop(_server_dir(profile, config, workspace))
     typer.echo("stopped" if stopped else "not running")
 
 
@@ -88,13 +88,12 @@ def server_stop(profile: ProfileOpt = None, config: ConfigOpt = None, workspace:
 def server_status(profile: ProfileOpt = None, config: ConfigOpt = None,
                   workspace: WorkspaceOpt = None) -> None:
     """Whether the workspace's server is running and healthy."""
-    from annotation import server
-    from annotation.settings import server_dir
+    from annotation import server  # deferred: httpx; --help stays fast
 
-    state = server.status(server_dir(_workspace(profile, config, workspace)))
+    state = server.status(_server_dir(profile, config, workspace))
     typer.echo(json.dumps({**state.__dict__, "installed": server.is_installed()}, indent=2))
     if not state.healthy:
-        raise typer.Exit(1)
+        raise typer.Exit(EXIT_PROBLEMS)
 
 
 @annotate_app.command("push")
@@ -104,10 +103,8 @@ def push_cmd(profile: ProfileOpt = None, config: ConfigOpt = None, workspace: Wo
              overlap: Annotated[float | None, typer.Option(help="share of tasks for several experts")] = None,
              as_json: JsonOpt = False) -> None:
     """Push the stratified sample (value x domain x generator); safe to repeat."""
-    from flows.annotate import annotate_push_flow
-
     ov = _overrides(project=project, design=design, url=url, sample_size=size, overlap_share=overlap)
-    _flow("annotate push", profile, config, workspace, lambda ref: annotate_push_flow(ref, ov), as_json)
+    _flow("push", profile, config, workspace, ov, as_json)
 
 
 @annotate_app.command("pull")
@@ -119,33 +116,31 @@ def pull_cmd(profile: ProfileOpt = None, config: ConfigOpt = None, workspace: Wo
     """Pull annotations into the store (new, edited, deleted on server) and write the report."""
     ov = _overrides(project=project, url=url)
     if cron or interval:
-        from flows.annotate import serve_pull
-        from flows.cli import _ref
+        ref = run_ref(profile, config, workspace)
+        from flows.annotate import serve_pull  # deferred: imports Prefect, configured by run_ref
 
-        serve_pull(_ref(profile, config, workspace, None), ov, cron=cron, interval_s=interval)
+        serve_pull(ref, ov, cron=cron, interval_s=interval)
         return
-    from flows.annotate import annotate_pull_flow
-
-    _flow("annotate pull", profile, config, workspace, lambda ref: annotate_pull_flow(ref, ov), as_json)
+    _flow("pull", profile, config, workspace, ov, as_json)
 
 
 @annotate_app.command("report")
 def report_cmd(profile: ProfileOpt = None, config: ConfigOpt = None, workspace: WorkspaceOpt = None,
                project: ProjectOpt = None) -> None:
     """Write report.md and confusion.png from the annotations in the store (no server needed)."""
+    # deferred: matplotlib, the store (pyarrow) and pydantic models; --help stays fast
     from annotation.report import write_report
     from annotation.settings import load_annotation_config, report_dir
-    from flows.cli import _fail
     from pipeline.store import NoWorkspaceError, open_existing_store
     from schemas.annotation import AnnotationResult
 
-    project_config = _project(profile, config, workspace)
+    project_config = load_project(profile, config, workspace)
     folder = Path(project_config.workspace).resolve()
     cfg = load_annotation_config(project_config, _overrides(project=project))
     try:
         store = open_existing_store(folder)
     except NoWorkspaceError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     if not any(r.project == cfg.project for r in store.all(AnnotationResult)):
         typer.echo(f"note: no annotations pulled for project {cfg.project!r} yet "
                    "(run `valact annotate pull`); the report has no figures", err=True)
@@ -157,7 +152,4 @@ def correct_cmd(profile: ProfileOpt = None, config: ConfigOpt = None, workspace:
                 policy: Annotated[str | None, typer.Option(help="drop | relabel | regenerate")] = None,
                 as_json: JsonOpt = False) -> None:
     """Apply the correction policy to wrong labels (after assemble, before publish)."""
-    from flows.annotate import annotate_correct_flow
-
-    ov = _overrides(policy=policy)
-    _flow("annotate correct", profile, config, workspace, lambda ref: annotate_correct_flow(ref, ov), as_json)
+    _flow("correct", profile, config, workspace, _overrides(policy=policy), as_json)

@@ -18,15 +18,13 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-if TYPE_CHECKING:  # a type only: the config models would slow `valact --help` (see flows/cli.py)
+from flows.cli_common import ConfigOpt, JsonOpt, ProfileOpt, WorkspaceOpt, fail, load_project
+
+if TYPE_CHECKING:  # a type only: the cache module would slow `valact --help` (see flows/cli_common.py)
     from pipeline.llm.cache import ResponseCache
 
 cache_app = typer.Typer(help="Inspect and prune the LLM response cache.", no_args_is_help=True)
-_err = Console(stderr=True)
 
-ProfileOpt = Annotated[str | None, typer.Option("--profile", "-p", help="packaged profile")]
-ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="project TOML")]
-WorkspaceOpt = Annotated[str | None, typer.Option("--workspace", "-w", help="workspace folder")]
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
@@ -39,26 +37,18 @@ def parse_duration(text: str) -> float:
 
 
 def _open(profile: str | None, config: Path | None, workspace: str | None) -> ResponseCache:
-    # Imported when a command runs so `valact --help` stays fast (see flows/cli.py's docstring).
-    from pipeline.config import ConfigError, load_config
-    from pipeline.llm.cache import ResponseCache
+    from pipeline.llm.cache import ResponseCache  # deferred: the LLM layer; --help stays fast
 
-    try:
-        cfg = load_config(profile, config, workspace)
-    except ConfigError as exc:
-        _err.print(f"[bold red]error:[/] {exc}")
-        raise typer.Exit(2) from exc
-    path = Path(cfg.workspace) / "llm_cache.sqlite"
+    path = Path(load_project(profile, config, workspace).workspace) / "llm_cache.sqlite"
     if not path.exists():
-        _err.print(f"[bold red]error:[/] no cache at {path.resolve()}")
-        raise typer.Exit(2)
+        fail(f"no cache at {path.resolve()}")
     return ResponseCache(path)
 
 
 @cache_app.command("stats")
 def stats(
     profile: ProfileOpt = None, config: ConfigOpt = None, workspace: WorkspaceOpt = None,
-    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Entries, size and age per prompt, prompt version and model."""
     cache = _open(profile, config, workspace)
@@ -93,18 +83,15 @@ def prune(
 ) -> None:
     """Delete cached answers older than a duration and/or of one prompt version."""
     if older_than is None and prompt_version is None:
-        _err.print("[bold red]error:[/] give --older-than and/or --prompt-version")
-        raise typer.Exit(2)
-    from pipeline.llm.cache import split_prompt_version  # when the command runs (see flows/cli.py)
+        fail("give --older-than and/or --prompt-version")
+    from pipeline.llm.cache import split_prompt_version  # deferred: the LLM layer; --help stays fast
 
     seconds = parse_duration(older_than) if older_than is not None else None
     version = prompt_version
     if prompt_version is not None:
         named, version = split_prompt_version(prompt_version)
         if named is not None and prompt is not None and named != prompt:
-            _err.print(f"[bold red]error:[/] --prompt-version names prompt {named!r}, "
-                       f"--prompt says {prompt!r}")
-            raise typer.Exit(2)
+            fail(f"--prompt-version names prompt {named!r}, --prompt says {prompt!r}")
         prompt = named or prompt
     cache = _open(profile, config, workspace)
     try:

@@ -1,60 +1,86 @@
 """``valact collect`` and ``valact rehydrate``: Reddit collection from dumps, the API and the index.
 
-Registered on the main app in ``flows/cli.py``; the shared helpers (config loading, run
-records, output) are imported from there when a command runs, so this module can be
-imported on its own.
+Both talk to Reddit, so they take the same connection options, declared once here
+(``reddit_options``). No ``from __future__ import annotations`` in this module: the decorator
+hands typer the commands' real annotations, which must exist at import time.
 """
 
-from __future__ import annotations
-
+import inspect
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-Profile = Annotated[str | None, typer.Option("--profile", "-p", help="packaged profile: 'default' or 'demo'")]
-Config = Annotated[Path | None, typer.Option("--config", "-c", help="project TOML (default: ./valact.toml)")]
-Workspace = Annotated[
-    str | None, typer.Option("--workspace", "-w", help="workspace folder (default from config)")
-]
-Json = Annotated[bool, typer.Option("--json", help="print machine-readable JSON on stdout")]
-OauthUrl = Annotated[
-    str | None,
-    typer.Option(
-        "--reddit-oauth-url",
-        envvar="VALACT_REDDIT_OAUTH_URL",
-        help="Reddit API base URL (default https://oauth.reddit.com; point at a stand-in server for tests)",
-    ),
-]
-RedditUrl = Annotated[
-    str | None,
-    typer.Option(
-        "--reddit-url",
-        envvar="VALACT_REDDIT_URL",
-        help="Reddit token endpoint base (default https://www.reddit.com)",
-    ),
-]
-Timeout = Annotated[
-    float, typer.Option("--reddit-timeout", min=1, help="seconds to wait for one API response")
-]
-Attempts = Annotated[int, typer.Option("--max-attempts", min=1, help="tries per API page before giving up")]
-Backoff = Annotated[float, typer.Option("--backoff", min=0, help="first retry wait in seconds (doubles)")]
+from flows.cli_common import (
+    ConfigOpt,
+    JsonOpt,
+    ProfileOpt,
+    WorkspaceOpt,
+    emit,
+    failing,
+    run_recorded,
+    run_ref,
+)
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # a type only: the pydantic model would slow `valact --help`
     from pipeline.sources.reddit_api import RedditOptions
 
+_REDDIT_OPTIONS: dict[str, tuple[Any, object]] = {  # parameter -> (typer annotation, default)
+    "reddit_oauth_url": (Annotated[str | None, typer.Option(
+        "--reddit-oauth-url", envvar="VALACT_REDDIT_OAUTH_URL",
+        help="Reddit API base URL (default https://oauth.reddit.com; point at a stand-in server for tests)",
+    )], None),
+    "reddit_url": (Annotated[str | None, typer.Option(
+        "--reddit-url", envvar="VALACT_REDDIT_URL", help="Reddit token endpoint base (default https://www.reddit.com)",
+    )], None),
+    "reddit_timeout": (Annotated[float, typer.Option(
+        "--reddit-timeout", min=1, help="seconds to wait for one API response")], 30.0),
+    "max_attempts": (Annotated[int, typer.Option(
+        "--max-attempts", min=1, help="tries per API page before giving up")], 8),
+    "backoff": (Annotated[float, typer.Option(
+        "--backoff", min=0, help="first retry wait in seconds (doubles)")], 2.0),
+}
 
-def _reddit(
-    oauth_url: str | None, reddit_url: str | None, timeout_s: float, max_attempts: int, backoff_s: float
-) -> RedditOptions:
-    """The shared Reddit connection options from the command line's Reddit option block."""
-    from pipeline.sources.reddit_api import RedditOptions  # imported when a command runs (fast --help)
 
-    return RedditOptions(oauth_url=oauth_url, reddit_url=reddit_url, timeout_s=timeout_s,
-                         max_attempts=max_attempts, backoff_s=backoff_s)
+def reddit_options(command: Callable[..., None]) -> Callable[..., None]:
+    """Give a command the Reddit connection options; it receives them as one ``reddit`` value.
+
+    The command declares a keyword-only ``reddit: "RedditOptions"``; typer sees the five
+    options in its place (same order in ``--help``), and the command gets them validated as
+    one ``RedditOptions``, so every Reddit command takes the same options the same way.
+    """
+    own = inspect.signature(command)
+    params: list[inspect.Parameter] = []
+    for param in own.parameters.values():
+        if param.name != "reddit":
+            params.append(param)
+            continue
+        params += [
+            inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=default)
+            for name, (annotation, default) in _REDDIT_OPTIONS.items()
+        ]
+
+    def with_reddit(**values: Any) -> None:
+        # deferred: a pydantic model; --help stays fast
+        from pipeline.sources.reddit_api import RedditOptions
+
+        given = {name: values.pop(name) for name in _REDDIT_OPTIONS}
+        command(**values, reddit=RedditOptions(
+            oauth_url=given["reddit_oauth_url"], reddit_url=given["reddit_url"],
+            timeout_s=given["reddit_timeout"], max_attempts=given["max_attempts"], backoff_s=given["backoff"],
+        ))
+
+    with_reddit.__signature__ = own.replace(parameters=params)  # type: ignore[attr-defined]
+    with_reddit.__annotations__ = {p.name: p.annotation for p in params} | {"return": None}
+    for attribute in ("__name__", "__qualname__", "__doc__", "__module__"):
+        setattr(with_reddit, attribute, getattr(command, attribute))
+    return with_reddit
 
 
+@reddit_options
 def collect(
+    *,
     dump: Annotated[
         list[str] | None,
         typer.Option(
@@ -104,15 +130,11 @@ def collect(
         typer.Option(min=0.001, help="with Dask: a zstd dump of several frames is split into parts of at "
                      "least this many compressed MiB (a single-frame file is one part)"),
     ] = 64.0,
-    reddit_oauth_url: OauthUrl = None,
-    reddit_url: RedditUrl = None,
-    reddit_timeout: Timeout = 30.0,
-    max_attempts: Attempts = 8,
-    backoff: Backoff = 2.0,
-    profile: Profile = None,
-    config: Config = None,
-    workspace: Workspace = None,
-    as_json: Json = False,
+    reddit: "RedditOptions",
+    profile: ProfileOpt = None,
+    config: ConfigOpt = None,
+    workspace: WorkspaceOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Stage 1: posts into the workspace from dumps, the Reddit API and the authors' index.
 
@@ -120,16 +142,15 @@ def collect(
     REDDIT_CLIENT_SECRET and REDDIT_USER_AGENT in the environment or .env. Re-running
     stores nothing new; listings resume from per-subreddit checkpoints.
     """
-    from flows.cli import _emit, _fail, _ref, _run
-    from flows.collect import CollectOptions
+    ref = run_ref(profile, config, workspace)
+    # deferred: Prefect reads its settings at import, so only after run_ref put them in place
+    from flows.collect import CollectOptions, collect_flow
+    from flows.runtime import context
     from pipeline.sources.reddit_api import RedditCredentialsError, RedditUnavailableError
     from pipeline.sources.valact_index import IndexFormatError
 
-    ref = _ref(profile, config, workspace, None)
     subs = list(subreddit or [])
     if subs == ["all"]:
-        from flows.runtime import context
-
         subs = [s for group in context(ref).config.domains.values() for s in group]
     options = CollectOptions(
         dumps=list(dump) if dump else None if not (valact_index or subs) else [],
@@ -141,18 +162,14 @@ def collect(
         runner=runner,
         dask_workers=workers,
         part_mib=part_mib,
-        reddit=_reddit(reddit_oauth_url, reddit_url, reddit_timeout, max_attempts, backoff),
+        reddit=reddit,
     )
-    from flows.collect import collect_flow
-
-    try:
-        result = _run("collect", ref, lambda: collect_flow(ref, options))
-    except (RedditCredentialsError, RedditUnavailableError, IndexFormatError, ValueError) as exc:
-        _fail(str(exc))
-        return
-    _emit(result, as_json)
+    with failing(RedditCredentialsError, RedditUnavailableError, IndexFormatError, ValueError):
+        result = run_recorded("collect", ref, lambda: collect_flow(ref, options))
+    emit(result, as_json)
 
 
+@reddit_options
 def rehydrate(
     release_dir: Annotated[
         Path, typer.Argument(exists=True, file_okay=False, help="a valact release folder")
@@ -161,12 +178,9 @@ def rehydrate(
         Path | None,
         typer.Option("--output", "-o", help="where to write the filled copy (default <release>-rehydrated)"),
     ] = None,
-    reddit_oauth_url: OauthUrl = None,
-    reddit_url: RedditUrl = None,
-    reddit_timeout: Timeout = 30.0,
-    max_attempts: Attempts = 8,
-    backoff: Backoff = 2.0,
-    as_json: Json = False,
+    *,
+    reddit: "RedditOptions",
+    as_json: JsonOpt = False,
 ) -> None:
     """Fill a masked release's scenario texts from Reddit by post id, into a copy.
 
@@ -174,17 +188,13 @@ def rehydrate(
     removed keep no text and are listed in rehydration.json; re-running fetches only what is
     still missing.
     """
+    # deferred: the Reddit client and the release reader (pydantic, pyarrow); --help stays fast
     from dotenv import load_dotenv
 
-    from flows.cli import _emit, _fail
+    from pipeline.release.rehydrate import ReleaseFormatError, rehydrate_release
     from pipeline.sources.reddit_api import RedditCredentialsError, RedditUnavailableError
-    from pipeline.sources.rehydrate import ReleaseFormatError, rehydrate_release
 
     load_dotenv(Path.cwd() / ".env", override=False)
-    reddit = _reddit(reddit_oauth_url, reddit_url, reddit_timeout, max_attempts, backoff)
-    try:
+    with failing(RedditCredentialsError, RedditUnavailableError, ReleaseFormatError, ValueError):
         report = rehydrate_release(release_dir, reddit.connect, output)
-    except (RedditCredentialsError, RedditUnavailableError, ReleaseFormatError, ValueError) as exc:
-        _fail(str(exc))
-        return
-    _emit(report.as_dict(), as_json)
+    emit(report.as_dict(), as_json)

@@ -1,64 +1,54 @@
 """``valact release build|publish|verify|diff`` and ``valact import valact-original``.
 
 Build, publish and import run Prefect flows (they write); verify and diff only read, so they
-run directly and stay fast. Every failure exits non-zero with the reason on stderr.
+run directly and stay fast. Errors exit 2 with the reason on stderr; a release that fails
+verification exits 1 (see ``flows/cli_common.py``).
 """
 
 from __future__ import annotations
 
-import json
+from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
+
+from flows.cli_common import EXIT_PROBLEMS, JsonOpt, console, emit, fail, failing
+from flows.prefect_env import configure_prefect
 
 release_app = typer.Typer(help="Versioned releases: build, publish, verify, diff.", no_args_is_help=True)
 import_app = typer.Typer(help="Import existing benchmark files into a workspace.", no_args_is_help=True)
-console = Console(stderr=True)
 
 ReleasesDirOpt = Annotated[Path, typer.Option("--releases-dir", help="folder of release declarations")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="print machine-readable JSON on stdout")]
-
-
-def register(app: typer.Typer) -> None:
-    """Attach the ``release`` and ``import`` command groups to the main CLI."""
-    app.add_typer(release_app, name="release")
-    app.add_typer(import_app, name="import")
-
-
-def _fail(message: str, code: int = 1) -> None:
-    console.print(f"[bold red]error:[/] {message}", markup=True, highlight=False)
-    raise typer.Exit(code)
-
-
-def _emit(result: Any, as_json: bool) -> None:
-    if as_json:
-        typer.echo(json.dumps(result, indent=2, default=str))
-    else:
-        console.print_json(json.dumps(result, default=str))
-
-
-def _prefect_for(releases_dir: Path, version: str) -> None:
-    """Point Prefect's embedded server at the release's workspace before any flow runs."""
-    from flows.runtime import configure_prefect
-    from pipeline.release.build import release_config
-    from pipeline.release.declarations import load_declaration
-
-    configure_prefect(Path(release_config(load_declaration(releases_dir, version)).workspace))
 
 
 def _errors() -> tuple[type[BaseException], ...]:
+    """What a release command can meet that is the user's to fix: said in one line, exit 2."""
+    # deferred: the Hub client and the release modules load pyarrow and pydantic; --help stays fast
     from huggingface_hub.errors import HfHubHTTPError
 
     from pipeline.config import ConfigError
     from pipeline.release.declarations import DeclarationError
+    from pipeline.release.folder import ReleaseExistsError
     from pipeline.release.hub import ReleaseInvalidError
     from pipeline.release.local_repo import GitError
-    from pipeline.stages.publish import ReleaseExistsError
 
     return (DeclarationError, ConfigError, ReleaseExistsError, ReleaseInvalidError, GitError,
             HfHubHTTPError, FileNotFoundError, ValueError)
+
+
+def _release_flow(releases_dir: Path, version: str, call: Callable[[ModuleType], Any]) -> Any:
+    """Point Prefect's embedded server at the release's workspace, then run a ``flows.release`` flow."""
+    # deferred: the declarations and the release config load pydantic; --help stays fast
+    from pipeline.release.build import release_config
+    from pipeline.release.declarations import load_declaration
+
+    with failing(*_errors()):
+        configure_prefect(Path(release_config(load_declaration(releases_dir, version)).workspace))
+        from flows import release  # deferred: imports Prefect, configured just above
+
+        return call(release)
 
 
 @release_app.command("build")
@@ -69,14 +59,9 @@ def build_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """Build the release folder of a declared version: tables, card, figures, changelog, manifest."""
-    try:
-        _prefect_for(releases_dir, version)
-        from flows.release import release_build_flow
-
-        result = release_build_flow(str(releases_dir), version, overwrite)
-    except _errors() as exc:
-        _fail(str(exc))
-    _emit(result, as_json)
+    result = _release_flow(releases_dir, version,
+                           lambda release: release.release_build_flow(str(releases_dir), version, overwrite))
+    emit(result, as_json)
 
 
 @release_app.command("publish")
@@ -92,15 +77,10 @@ def publish_cmd(
 ) -> None:
     """Publish a built version as one commit tagged v<version>; refuses an existing tag."""
     if to is not None and not to.startswith("hf://"):
-        _fail(f"--to expects hf://ORG/NAME, got {to!r}")
-    try:
-        _prefect_for(releases_dir, version)
-        from flows.release import release_publish_flow
-
-        result = release_publish_flow(str(releases_dir), version, to, str(repo) if repo else None, dry_run)
-    except _errors() as exc:
-        _fail(str(exc))
-    _emit(result, as_json)
+        fail(f"--to expects hf://ORG/NAME, got {to!r}")
+    result = _release_flow(releases_dir, version, lambda release: release.release_publish_flow(
+        str(releases_dir), version, to, str(repo) if repo else None, dry_run))
+    emit(result, as_json)
 
 
 @release_app.command("verify")
@@ -109,20 +89,19 @@ def verify_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """Check checksums, assembly invariants and card metadata; exit 1 with the reasons on failure."""
+    # deferred: the Hub client and the release reader (pyarrow); --help stays fast
     from pipeline.release.hub import hub_api
     from pipeline.release.verify import verify
 
-    try:
+    with failing(*_errors()):
         report = verify(target, hub_api() if target.startswith("hf://") else None)
-    except _errors() as exc:
-        _fail(str(exc))
     result: dict[str, object] = {"target": report.target, "ok": report.ok,
                                  "checked_files": report.checked_files, "problems": report.problems}
     if report.manifest is not None and report.manifest.rehydrated is not None:
         result["rehydrated"] = report.manifest.rehydrated.model_dump()  # a local copy, not the release
-    _emit(result, as_json)
+    emit(result, as_json)
     if not report.ok:
-        _fail(f"{report.target} failed verification: " + "; ".join(report.problems))
+        fail(f"{report.target} failed verification: " + "; ".join(report.problems), EXIT_PROBLEMS)
 
 
 @release_app.command("diff")
@@ -133,19 +112,18 @@ def diff_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """Questions and scenarios added, removed and changed (with fields) between two releases."""
+    # deferred: release_folder's module imports Prefect (diff runs no flow, so no Prefect setup is
+    # needed), and the release tables load pyarrow; --help stays fast
     from flows.release import release_folder
-    from pipeline.card import diff_markdown
+    from pipeline.release.card import diff_markdown
     from pipeline.release.diff import diff_releases, load_release_tables
 
     def folder(ref: str) -> Path:
         path = Path(ref)
         return path if path.is_dir() else release_folder(releases_dir, ref)
 
-    try:
-        old_dir, new_dir = folder(old), folder(new)
-        diff = diff_releases(load_release_tables(old_dir), load_release_tables(new_dir), old, new)
-    except _errors() as exc:
-        _fail(str(exc))
+    with failing(*_errors()):
+        diff = diff_releases(load_release_tables(folder(old)), load_release_tables(folder(new)), old, new)
     if as_json:
         typer.echo(diff.model_dump_json(indent=2))
     else:
@@ -163,15 +141,11 @@ def import_original_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """Import the original VALACT-15K question lists; reports every invariant they break."""
-    from flows.runtime import configure_prefect
-
     configure_prefect(workspace)
-    from flows.release import import_original_flow
+    from flows.release import import_original_flow  # deferred: imports Prefect, configured just above
 
-    try:
+    with failing(*_errors()):
         result = import_original_flow(str(workspace), str(questions), str(index) if index else None)
-    except _errors() as exc:
-        _fail(str(exc))
-    _emit(result, as_json)
+    emit(result, as_json)
     console.print(f"{result['single_model_value_pairs']} of {result['value_pairs']} value pairs take both "
                   "actions from a single model")

@@ -8,32 +8,26 @@ Process management lives in ``flows.server``; this module only parses options an
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Annotated
 
 import typer
+
+from flows import server  # light (no Prefect); `valact` loads it anyway through flows.prefect_env
+from flows.cli_common import (
+    EXIT_PROBLEMS,
+    ConfigOpt,
+    JsonOpt,
+    ProfileOpt,
+    WorkspaceOpt,
+    failing,
+    project_workspace,
+)
+from flows.prefect_env import server_environment
 
 server_app = typer.Typer(
     help="A long-lived Prefect server with its UI on 127.0.0.1, used by every command while it is up.",
     no_args_is_help=True,
 )
-
-ProfileOpt = Annotated[str | None, typer.Option("--profile", "-p", help="packaged profile")]
-ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="project TOML")]
-WorkspaceOpt = Annotated[str | None, typer.Option("--workspace", "-w", help="workspace folder")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="machine-readable JSON on stdout")]
-
-
-def _workspace(profile: str | None, config: Path | None, workspace: str | None) -> Path:
-    # Imported when a command runs so `valact --help` stays fast (see flows/cli.py's docstring).
-    from flows.cli import _fail
-    from pipeline.config import ConfigError, load_config
-
-    try:
-        return Path(load_config(profile, config, workspace).workspace).resolve()
-    except ConfigError as exc:
-        _fail(str(exc))
-        raise
 
 
 @server_app.command("start")
@@ -46,18 +40,10 @@ def start(
 
     Safe to repeat: a server already up is left running. Its log is workspace/logs/prefect-server.log.
     """
-    # Imported when the command runs (see flows/cli.py's docstring).
-    from flows import server
-    from flows.cli import _fail
-    from flows.prefect_env import server_environment
-
-    folder = _workspace(profile, config, workspace)
+    folder = project_workspace(profile, config, workspace)
     typer.echo("starting the Prefect server (cold start 10-40 s)...", err=True)
-    try:
+    with failing(server.ServerError):
         info, started = server.start(folder, server_environment(folder), timeout)
-    except server.ServerError as exc:
-        _fail(str(exc))
-        return
     if as_json:
         typer.echo(json.dumps({**info.as_dict(), "started": started}, indent=2))
     else:
@@ -68,9 +54,7 @@ def start(
 @server_app.command("stop")
 def stop(profile: ProfileOpt = None, config: ConfigOpt = None, workspace: WorkspaceOpt = None) -> None:
     """Stop the workspace's server; commands go back to Prefect's ephemeral server."""
-    from flows import server  # imported when the command runs (see flows/cli.py's docstring)
-
-    info = server.stop(_workspace(profile, config, workspace))
+    info = server.stop(project_workspace(profile, config, workspace))
     typer.echo(f"stopped (pid {info.pid}, port {info.port})" if info else "not running")
 
 
@@ -80,9 +64,7 @@ def status(
     as_json: JsonOpt = False,
 ) -> None:
     """Whether the workspace's server is up and answering; exits 1 when it is not."""
-    from flows import server  # imported when the command runs (see flows/cli.py's docstring)
-
-    folder = _workspace(profile, config, workspace)
+    folder = project_workspace(profile, config, workspace)
     info = server.read_record(server.prefect_home(folder))
     up = info is not None and server.is_healthy(info)
     if as_json:
@@ -94,4 +76,4 @@ def status(
         typer.echo(f"{state}: UI {info.ui_url}  API {info.api_url}  "
                    f"(pid {info.pid}, since {info.started_at}, log {info.log})")
     if not up:
-        raise typer.Exit(1)
+        raise typer.Exit(EXIT_PROBLEMS)

@@ -44,7 +44,7 @@ def test_build_publish_verify_diff(tmp_path: Path, monkeypatch: pytest.MonkeyPat
         assert json.loads(out)["tag"] == "v0.1.0" and "hf_cli" not in out
         assert (releases / "0.1.0.manifest.json").is_file()
         code, _, err = run(*args)
-        assert code == 1 and "already has tag v0.1.0" in err
+        assert code == 2 and "already has tag v0.1.0" in err  # a fatal error, not a finding
 
     code, out, err = run("release", "publish", "0.1.0", "--releases-dir", str(releases),
                          "--repo", str(tmp_path / "hubrepo"), "--json")
@@ -65,7 +65,7 @@ def test_build_publish_verify_diff(tmp_path: Path, monkeypatch: pytest.MonkeyPat
 
 def test_missing_declaration_fails_readably(tmp_path: Path) -> None:
     code, _, err = run("release", "build", "9.9.9", "--releases-dir", str(tmp_path))
-    assert code == 1 and "no declaration" in err
+    assert code == 2 and "no declaration" in err  # a configuration error
 
 
 @pytest.mark.skipif(not REFERENCE_LOG.is_file(), reason="reference files not available")

@@ -23,12 +23,12 @@ def test_reading_commands_need_an_existing_workspace(command: list[str], tmp_pat
 
 def test_a_stage_without_input_names_the_stage_to_run_first(tmp_path: Path,
                                                            capsys: pytest.CaptureFixture[str]) -> None:
-    from flows.cli import _note_missing_input
+    from flows.cli_common import note_missing_input
     from pipeline.store import open_store
 
     store = open_store(tmp_path / "ws")
-    _note_missing_input("generate", store)
+    note_missing_input("generate", store)
     said = " ".join(capsys.readouterr().err.split())
     assert "no scenarios yet" in said and "run `valact screen` first" in said
-    _note_missing_input("publish", store)  # publish refuses on its own (EmptyReleaseError)
+    note_missing_input("publish", store)  # publish refuses on its own (EmptyReleaseError)
     assert capsys.readouterr().err == ""
