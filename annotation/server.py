@@ -107,7 +107,7 @@ def install(venv: Path | None = None) -> Path:
         packages = [f"label-studio=={LABEL_STUDIO_VERSION}", f"label-studio-sdk=={_sdk_pin()}"]
         uv = shutil.which("uv") or shutil.which("uv", path=str(Path(sys.executable).parent))
         if uv:
-            _run([uv, "pip", "install", "-q", "--python", str(python), *packages])
+            _run([uv, "pip", "install", "-q", "--compile-bytecode", "--python", str(python), *packages])
         else:
             _run([str(python), "-m", "pip", "install", "-q", *packages])
         (venv / INSTALLED_MARKER).write_text(LABEL_STUDIO_VERSION + "\n")
