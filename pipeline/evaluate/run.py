@@ -1,23 +1,26 @@
 """Run an evaluation: plan the missing units, ask the model, store every parsed answer.
 
-Three plain functions with one job each, so the request engine can be swapped without
-touching the rest: ``plan_units`` (plan.py) says what to ask, ``answer_one`` asks one unit
-and parses the answer, ``answer_units`` is the only loop that sends requests. Each answer
-is stored as soon as it arrives, so a killed run loses only the requests in flight; a
-request that fails after the LLM layer's retries stores nothing (the next run asks again)
-and is counted in the report.
+Three plain functions with one job each: ``plan_units`` (plan.py) says what to ask,
+``answer_one`` asks one unit and parses the answer, ``answer_units`` sends them all through
+the streaming request engine (``pipeline.engine``), the same one the build stages run on. So
+an evaluation keeps as many requests in flight as the alias's limits and measured latency
+allow (a latency-bound run at 5-30 s per answer is not capped by a worker count), and in
+batch mode every pending request reaches the batch runner together. Each answer is stored
+as soon as it arrives, so a killed run loses only the requests in flight; a request that
+fails after the LLM layer's retries, or that the provider refuses for that item, stores
+nothing (the next run asks again) and is counted in the report.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from pipeline.context import StageContext
+from pipeline.engine import stream_units
 from pipeline.evaluate.items import read_items
 from pipeline.evaluate.parsing import parse_choice, parse_scores
 from pipeline.evaluate.plan import EvalOptions, Unit, plan_units
@@ -26,15 +29,12 @@ from pipeline.evaluate.records import EVAL_STAGE
 from pipeline.evaluate.release import local_copy, read_release
 from pipeline.llm.client import LLMClient
 from pipeline.llm.types import FatalError, RequestRejectedError, RetryableError
+from pipeline.runner import unit_window
 from schemas.config import ProjectConfig
 from schemas.evaluate import EvalAnswer
 from schemas.records import LLMCall
 
 SOURCE = "valact"
-# Threads waiting on a batch job are cheap; enough of them fill one job.
-MAX_BATCH_WAITERS = 512
-# Parallel requests when the alias sets no max_concurrency (its rpm/tpm limits still apply).
-DEFAULT_WORKERS = 8
 
 
 def eval_overrides(config: ProjectConfig, alias: str) -> dict[str, Any]:
@@ -45,15 +45,40 @@ def eval_overrides(config: ProjectConfig, alias: str) -> dict[str, Any]:
     return {"models": {alias: {"temperature": 0.0}}}
 
 
-def answer_one(ctx: StageContext, llm: LLMClient, unit: Unit) -> EvalAnswer:
-    """Ask one unit, parse the raw text, and return the answer record (not yet stored)."""
+class RequestHashes:
+    """Each answered unit's request hash, taken from the call records as the LLM layer writes them.
+
+    The hash names the cached response and every ``LLMCall`` of the same request, in this
+    run and any other. Listening (rather than reading the call table back after the run)
+    costs nothing per answer however many calls the workspace holds, and lets each answer
+    be stored complete, once, the moment it arrives: the call is recorded before ``atext``
+    returns (direct, cached and batch answers alike). Taking an entry removes it, so the
+    map holds only answers not yet stored.
+    """
+
+    def __init__(self) -> None:
+        self._hashes: dict[str, str] = {}
+
+    def __call__(self, call: LLMCall) -> None:
+        """Keep the hash of an answered evaluation call (failed attempts name no response)."""
+        if call.stage == EVAL_STAGE and call.outcome == "ok":
+            self._hashes[call.item_id] = call.request_hash
+
+    def take(self, answer_id: str) -> str | None:
+        """The hash of the call that answered ``answer_id`` (None if none was recorded)."""
+        return self._hashes.pop(answer_id, None)
+
+
+async def answer_one(ctx: StageContext, llm: LLMClient, unit: Unit, hashes: RequestHashes) -> EvalAnswer:
+    """Ask one unit, parse the raw text, and return the answer record (not yet stored), linked
+    to the call that answered it."""
     prompt = variant(unit.mode, unit.variant)
-    response = llm.text(unit.model, prompt, unit.variables, unit.answer_id)
+    response = await llm.atext(unit.model, prompt, unit.variables, unit.answer_id)
     base: dict[str, Any] = {
         "id": unit.answer_id, "source": SOURCE, "release": unit.release, "model": unit.model,
         "mode": unit.mode, "variant": unit.variant, "unit": unit.unit, "raw": response.text,
         "prompt_hash": prompt.hash, "served_model": response.served_model,
-        "run_id": ctx.run_id,
+        "run_id": ctx.run_id, "request_hash": hashes.take(unit.answer_id),
     }
     if unit.mode == "pvq40":
         parsed = parse_scores(response.text, [p.position for p in unit.positions])
@@ -89,74 +114,62 @@ class RunReport:
                 "invalid": dict(sorted(self.invalid.items())), "failures": self.failures[:10]}
 
 
-def workers_for(ctx: StageContext, alias: str, units: int) -> int:
-    """The alias's ``max_concurrency``, or enough waiters to fill a batch job in batch mode."""
-    model = ctx.registry.model(alias)
-    if model.batch:
-        return max(1, min(units, model.batch_max_requests, MAX_BATCH_WAITERS))
-    return max(1, min(units, model.max_concurrency or DEFAULT_WORKERS))
-
-
 @dataclass
 class Sent:
-    """What ``answer_units`` got back: stored answers, and the units whose request failed."""
+    """What ``answer_units`` got: how many answers it stored, their invalid reasons, the failures.
 
-    answers: list[EvalAnswer] = field(default_factory=list)
+    Counts rather than the answers themselves, so a 20,000-unit run holds no answer in
+    memory once it is stored.
+    """
+
+    answered: int = 0
+    invalid: Counter[str] = field(default_factory=Counter)
     failures: list[str] = field(default_factory=list)
 
 
 def answer_units(
     ctx: StageContext, units: list[Unit], on_progress: Callable[[int], None] = lambda _n: None,
 ) -> Sent:
-    """Send every unit (thread pool sized by the alias), storing each answer as it arrives.
+    """Send every unit through the streaming engine, storing each answer as it arrives.
 
-    The only loop that sends requests. Fatal errors (bad key, budget reached) stop it after
-    the answers already received are stored; a unit whose request failed after the LLM
-    layer's retries is named in ``failures`` and left for the next run.
+    The engine keeps as many units open as the alias's in-flight bound allows (every unit in
+    batch mode, so they leave in as few batch jobs as possible). A unit whose request failed
+    after the LLM layer's retries, or was refused for that item, is named in ``failures``
+    and left for the next run. A fatal error (bad key, budget reached) stops new units; the
+    open ones end and their answers are stored, then the error is raised.
     """
     sent = Sent()
     if not units:
         return sent
     llm = ctx.llm(EVAL_STAGE)
+    hashes = RequestHashes()
+
+    async def plan() -> AsyncIterator[Unit]:
+        for unit in units:
+            yield unit
+
+    async def work(unit: Unit) -> EvalAnswer | str:
+        try:
+            return await answer_one(ctx, llm, unit, hashes)
+        except (RetryableError, RequestRejectedError) as exc:
+            return f"{unit.unit} v{unit.variant}: {exc}"[:300]
+
+    def store(_unit: Unit, result: EvalAnswer | str) -> None:
+        if isinstance(result, str):
+            sent.failures.append(result)
+            return
+        ctx.store.put([result])
+        sent.answered += 1
+        if result.invalid:
+            sent.invalid[result.invalid] += 1
+        on_progress(1)
+
+    ctx.registry.listeners.append(hashes)
     try:
-        with ThreadPoolExecutor(max_workers=workers_for(ctx, units[0].model, len(units))) as pool:
-            pending: dict[Future[EvalAnswer], Unit] = {pool.submit(answer_one, ctx, llm, u): u for u in units}
-            fatal: BaseException | None = None
-            while pending:
-                finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    unit = pending.pop(future)
-                    try:
-                        answer = future.result()
-                    except (RetryableError, RequestRejectedError) as exc:
-                        sent.failures.append(f"{unit.unit} v{unit.variant}: {exc}"[:300])
-                        continue
-                    except BaseException as exc:  # fatal: stop sending, keep what arrived
-                        fatal = fatal or exc
-                        for other in pending:
-                            other.cancel()
-                        continue
-                    ctx.store.put([answer])
-                    sent.answers.append(answer)
-                    on_progress(1)
-            if fatal is not None:
-                raise fatal
+        ctx.registry.run_sync(stream_units(plan(), work, store, unit_window(ctx, [units[0].model])))
     finally:
-        link_calls(ctx, sent.answers)
+        ctx.registry.listeners.remove(hashes)
     return sent
-
-
-def link_calls(ctx: StageContext, answers: list[EvalAnswer]) -> None:
-    """Fill each answer's ``request_hash`` from the call record this run wrote for it.
-
-    The call's ``item_id`` is the answer's id; the hash names the cached response and every
-    ``LLMCall`` of the same request, in this run and any other.
-    """
-    if not answers:
-        return
-    hashes = {c.item_id: c.request_hash for c in ctx.store.all(LLMCall)
-              if c.run_id == ctx.run_id and c.stage == EVAL_STAGE and c.outcome != "error"}
-    ctx.store.put([a.model_copy(update={"request_hash": hashes[a.id]}) for a in answers if a.id in hashes])
 
 
 def prepare(ctx: StageContext, target: str, options: EvalOptions, items_path: Path | None) -> tuple[
@@ -185,6 +198,6 @@ def evaluate(
     units, report = prepare(ctx, target, options, items_path)
     on_total(len(units))
     sent = answer_units(ctx, units, on_progress)
-    report.answered, report.failed, report.failures = len(sent.answers), len(sent.failures), sent.failures
-    report.invalid = Counter(a.invalid for a in sent.answers if a.invalid)
+    report.answered, report.failed, report.failures = sent.answered, len(sent.failures), sent.failures
+    report.invalid = sent.invalid
     return report

@@ -123,6 +123,10 @@ class SimStats:
     batch_error_lines: int = 0
     refused: Counter[str] = field(default_factory=Counter)
     auth_headers: list[str] = field(default_factory=list)
+    # Chat requests being answered (admitted, latency not yet over) right now, and the most
+    # at once: how many requests the client keeps in flight, seen from the provider's side.
+    in_flight: int = 0
+    peak_in_flight: int = 0
 
 
 class ProviderSim:
@@ -243,6 +247,12 @@ class ProviderSim:
         with self._lock:
             draw = self._random.lognormvariate(math.log(cfg.latency_median_s), sigma)
         return float(min(draw, p99 * 3))
+
+    def answering(self, change: int) -> None:
+        """A chat request started (+1) or finished (-1) its answer time; keeps the peak."""
+        with self._lock:
+            self.stats.in_flight += change
+            self.stats.peak_in_flight = max(self.stats.peak_in_flight, self.stats.in_flight)
 
     def count_refusal(self, kind: str) -> None:
         with self._lock:
@@ -456,7 +466,11 @@ class _Handler(BaseHTTPRequestHandler):
         fault = sim.fault_for(digest)
         delay = sim.latency()
         if delay:
-            time.sleep(delay)
+            sim.answering(+1)
+            try:
+                time.sleep(delay)
+            finally:
+                sim.answering(-1)
         if fault == "timeout":
             time.sleep(sim.config.hang_s)
         return fault, digest, False
