@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from annotation.measures import judgement_rows, summary
 from pipeline.store import Store
 from schemas.annotation import AnnotationTask, Correction
 
@@ -25,8 +26,6 @@ def validation_rows(store: Store) -> list[dict[str, Any]]:
     ``correct`` is None when the judgement has no usable answer. Skipped annotations and
     annotations deleted on the server are left out.
     """
-    from annotation.measures import judgement_rows
-
     return [{key: row[key] for key in VALIDATION_COLUMNS} for row in judgement_rows(store)]
 
 
@@ -37,8 +36,6 @@ def validation_summary(store: Store) -> dict[str, Any]:
     adjudication are counted apart. NaN (not computable, e.g. no overlapping tasks) is
     reported as None.
     """
-    from annotation.measures import judgement_rows, summary
-
     data = summary(judgement_rows(store))
     overall = data["overall"]
     agree = data["agreement"]
