@@ -12,11 +12,14 @@ to that process alone:
 - plain loop: zstandard stream reader -> io.BufferedReader lines -> orjson -> the same scope
   check (subreddit, date), counting kept posts; the yardstick for valact's reader;
 - valact reader: ``read_part`` of every file (read, scope check, Post for each kept line);
+- both again with a scope nothing is in: every line read and checked, no Post built, which
+  separates the reading itself from the cost of the kept posts' records;
 - `valact collect` (the CLI, Prefect included) into a fresh workspace: one process, then
   ``--runner dask://`` against a scheduler and 2 one-thread workers started here as separate
   processes (so their peak RSS can be read), warmed up by importing the dump reader once;
   the rate uses the flow's own ``seconds`` (Prefect's start-up excluded), and the driver's
-  RSS is the CLI process's;
+  RSS is the CLI process's; CPU seconds are the driver's (the flow's ``cpu_seconds``) and the
+  workers' (``parts_cpu_seconds``: each part's reading thread); then the same with 1 worker;
 - the driver's RSS of the Dask collect over 1, 2 and 4 files (each file the same size);
 - datatrove's JsonlReader (installed into a throwaway venv, not a valact dependency) on the
   first file; it cannot open the 2 GiB window, nor read Reddit's ``"media": null`` field, so
@@ -52,6 +55,7 @@ from tests.support.dumps import realistic_submission, write_dump  # noqa: E402
 
 PROFILE = "default"
 SCOPE = Scope.from_config(load_config(PROFILE, None, None))
+NOTHING = Scope(frozenset({"no-such-subreddit"}), SCOPE.start_ts, SCOPE.end_ts)  # every line read, none kept
 SUBREDDITS = tuple(sorted(SCOPE.subreddits or ()))
 REPEATS = 3
 DATATROVE_VENV = "datatrove-venv"
@@ -69,6 +73,14 @@ hwm = [line for line in open("/proc/self/status") if line.startswith("VmHWM:")][
 rss = int(hwm.split()[1]) / 1024
 print(json.dumps({"lines": n, "kept": n, "seconds": time.perf_counter() - start, "peak_rss_mb": rss}))
 """
+
+
+READER_ROWS = {  # measure mode -> (row key, label)
+    "plain": ("plain loop", "plain loop (2 files)"),
+    "valact": ("valact reader", "valact reader (2 files)"),
+    "plain-none": ("plain loop, nothing kept", "plain loop, nothing in scope (2 files)"),
+    "valact-none": ("valact reader, nothing kept", "valact reader, nothing in scope (2 files)"),
+}
 
 
 def month_start(index: int) -> int:
@@ -94,12 +106,12 @@ def make_month(folder: Path, index: int, posts: int, window_log: int | None) -> 
 # --- measurements, each run in its own process -------------------------------------------------
 
 
-def plain_loop(paths: list[str]) -> dict[str, Any]:
+def plain_loop(paths: list[str], scope: Scope = SCOPE) -> dict[str, Any]:
     """The yardstick: stream reader, buffered lines, orjson, the same scope check."""
     import orjson
     import zstandard
 
-    subs, start_ts, end_ts = SCOPE.subreddits or frozenset(), SCOPE.start_ts, SCOPE.end_ts
+    subs, start_ts, end_ts = scope.subreddits or frozenset(), scope.start_ts, scope.end_ts
     lines = kept = 0
     started, cpu = time.perf_counter(), time.process_time()
     for path in paths:
@@ -115,9 +127,9 @@ def plain_loop(paths: list[str]) -> dict[str, Any]:
             "cpu_seconds": time.process_time() - cpu}
 
 
-def valact_reader(paths: list[str]) -> dict[str, Any]:
+def valact_reader(paths: list[str], scope: Scope = SCOPE) -> dict[str, Any]:
     """valact's dump reader as collect runs it, without the store."""
-    scan = DumpScan(SCOPE, "bench-salt", 0)
+    scan = DumpScan(scope, "bench-salt", 0)
     lines = kept = 0
     started, cpu = time.perf_counter(), time.process_time()
 
@@ -175,9 +187,11 @@ def collect(folder: Path, paths: list[Path], runner: str, cluster: Any = None) -
         return {"error": (run.stderr.strip().splitlines() or ["failed"])[-1][:300]}
     report = json.loads(run.stdout[run.stdout.index("{"):])["dumps"]
     result = {"lines": report["read"], "kept": report["stored_new_or_changed"], "seconds": report["seconds"],
+              "cpu_seconds": report["cpu_seconds"],
               "peak_rss_mb": json.loads(rss_file.read_text())["peak_rss_mb"]}
     if cluster is not None:
         result["worker_peak_rss_mb"] = [round(x) for x in cluster.worker_peak_rss_mb()]
+        result["parts_cpu_seconds"] = report["parts_cpu_seconds"]
     return result
 
 
@@ -238,6 +252,8 @@ def show(label: str, result: dict[str, Any]) -> None:
         return
     workers = f" workers {result['worker_peak_rss_mb']} MB" if "worker_peak_rss_mb" in result else ""
     cpu = f"  cpu {result['cpu_seconds']:.2f} s" if "cpu_seconds" in result else ""
+    if "parts_cpu_seconds" in result:
+        cpu += f" (workers {result['parts_cpu_seconds']:.2f} s)"
     print(f"{label:<44} {rate(result):>9,.0f} lines/s  {result['seconds']:>7.2f} s{cpu}  "
           f"kept {result['kept']:>7,}  rss {result['peak_rss_mb']:>5.0f} MB{workers}", flush=True)
 
@@ -258,7 +274,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.measure:
         mode, *paths = args.measure
-        result = plain_loop(paths) if mode == "plain" else valact_reader(paths)
+        scope = NOTHING if mode.endswith("-none") else SCOPE
+        result = plain_loop(paths, scope) if mode.startswith("plain") else valact_reader(paths, scope)
         print(json.dumps({**result, "peak_rss_mb": peak_rss_mb(os.getpid())}))
         return
     if args.collect:
@@ -272,19 +289,20 @@ def main() -> None:
     print(f"{posts:,} posts in 2 files, {size:.1f} MB compressed (2 GiB window); "
           f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores", flush=True)
     rows: dict[str, dict[str, Any]] = {}
-    plain_runs, valact_runs = [], []
-    for _ in range(args.repeats):  # alternate, so both see the same background load
-        plain_runs.append(measure("plain", files))
-        valact_runs.append(measure("valact", files))
-    rows["plain loop"] = _median(plain_runs)
-    rows["valact reader"] = _median(valact_runs)
-    show("plain loop (2 files)", rows["plain loop"])
-    show("valact reader (2 files)", rows["valact reader"])
+    runs: dict[str, list[dict[str, Any]]] = {mode: [] for mode in READER_ROWS}
+    for _ in range(args.repeats):  # alternate, so all see the same background load
+        for mode in READER_ROWS:
+            runs[mode].append(measure(mode, files))
+    for mode, (key, label) in READER_ROWS.items():
+        rows[key] = _median(runs[mode])
+        show(label, rows[key])
     if not args.no_collect:
         rows["collect single"] = collect(args.dir, files, "thread")
         show("valact collect, one process (2 files)", rows["collect single"])
         rows["collect dask"] = collect_dask(args.dir, files, args.workers)
         show(f"valact collect, dask {args.workers} workers (2 files)", rows["collect dask"])
+        rows["collect dask 1 worker"] = collect_dask(args.dir, files, 1)
+        show("valact collect, dask 1 worker (2 files)", rows["collect dask 1 worker"])
     if not args.no_collect and not args.no_rss_scaling:
         more = [*files, *(make_month(args.dir, k, per_file, 31) for k in range(2, 4))]
         for count in (1, 4):
@@ -316,15 +334,20 @@ def ratios(rows: dict[str, dict[str, Any]]) -> dict[str, float]:
     out: dict[str, float] = {}
     pairs = {
         "valact reader / plain loop": ("valact reader", "plain loop"),
+        "valact reader / plain loop, nothing kept": ("valact reader, nothing kept",
+                                                     "plain loop, nothing kept"),
         "collect dask / collect single": ("collect dask", "collect single"),
+        "collect dask 2 workers / 1 worker": ("collect dask", "collect dask 1 worker"),
         "datatrove / plain loop (same file)": ("datatrove", "plain loop (default window)"),
     }
     for name, (a, b) in pairs.items():
         if rate(rows.get(a, {})) and rate(rows.get(b, {})):
             out[name] = round(rate(rows[a]) / rate(rows[b]), 3)
-    reader, plain = rows.get("valact reader", {}), rows.get("plain loop", {})
-    if reader.get("cpu_seconds") and plain.get("cpu_seconds"):  # what a busy machine cannot blur
-        out["valact reader / plain loop (cpu time)"] = round(plain["cpu_seconds"] / reader["cpu_seconds"], 3)
+    for suffix in ("", ", nothing kept"):
+        reader, plain = rows.get("valact reader" + suffix, {}), rows.get("plain loop" + suffix, {})
+        if reader.get("cpu_seconds") and plain.get("cpu_seconds"):  # what a busy machine cannot blur
+            out[f"valact reader / plain loop{suffix} (cpu time)"] = round(
+                plain["cpu_seconds"] / reader["cpu_seconds"], 3)
     scaling = ("collect dask 1 files", "collect dask", "collect dask 4 files")
     drivers = [rows[k]["peak_rss_mb"] for k in scaling if "peak_rss_mb" in rows.get(k, {})]
     if len(drivers) == 3:

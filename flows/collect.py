@@ -82,10 +82,13 @@ def dump_parts_flow(ref: RunRef, specs: list[str], part_mib: float) -> dict[str,
         futures = [client.submit(dumps.read_part_to_shard, part, merger.scan, str(folder), pure=False,
                                  key=f"dump-part-{ctx.run_id}-{part.file_index}-{part.part_index}")
                    for part in parts]
-        report = dumps.merge_shards(merger, _in_order(futures))
+        part_cpu: list[float] = []
+        report = dumps.merge_shards(merger, _in_order(futures, part_cpu))
     finally:
         dumps.remove_shards(folder)
-    return {**report.as_dict(), "parts": len(parts)}
+    # What reading the parts cost the workers, to set against the driver's own cpu_seconds.
+    return {**report.as_dict(), "parts": len(parts),
+            "parts_cpu_seconds": round(sum(part_cpu), 3)}
 
 
 def _dask_client() -> Any:
@@ -97,22 +100,26 @@ def _dask_client() -> Any:
     return flow_run.task_runner.client
 
 
-def _in_order(futures: list[Any]) -> Iterator[dumps.PartResult]:
-    """Each future's result in submission order, released once taken (results stay small)."""
+def _in_order(futures: list[Any], part_cpu: list[float]) -> Iterator[dumps.PartResult]:
+    """Each future's result in submission order, released once taken (results stay small);
+    the CPU time each part cost its worker goes to ``part_cpu``."""
     while futures:
         result: dumps.PartResult = futures.pop(0).result()
+        part_cpu.append(result.cpu_seconds)
         yield result
 
 
 def collect_dumps_with(ref: RunRef, specs: list[str], options: CollectOptions) -> dict[str, Any]:
-    """Dumps with the chosen runner; ``seconds`` is the time spent reading and storing them."""
-    started = time.perf_counter()
+    """Dumps with the chosen runner; ``seconds`` is the time spent reading and storing them and
+    ``cpu_seconds`` the CPU this process (the driver, with a Dask runner) spent on it."""
+    started, cpu = time.perf_counter(), time.process_time()
     if options.runner == "thread":
         result: dict[str, Any] = collect_dumps_task(ref, specs)
     else:
         runner = dask_task_runner(options.runner, options.dask_workers)
         result = dump_parts_flow.with_options(task_runner=runner)(ref, specs, options.part_mib)
-    return {**result, "seconds": round(time.perf_counter() - started, 3)}
+    return {**result, "seconds": round(time.perf_counter() - started, 3),
+            "cpu_seconds": round(time.process_time() - cpu, 3)}
 
 
 @task(name="collect-index", **TASK)  # type: ignore[call-overload]

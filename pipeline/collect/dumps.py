@@ -136,10 +136,12 @@ class PartResult:
     error: str | None
     shard: str | None = None
     posts: int = 0
+    cpu_seconds: float = 0.0  # CPU time of the reading thread: what the part cost its worker
 
 
 def read_part(part: DumpPart, scan: DumpScan, sink: Callable[[list[Post]], None]) -> PartResult:
     """Read one part, handing its kept posts to ``sink`` a block at a time."""
+    cpu = time.thread_time()
     lines = PartLines(part)
     report = CollectReport()
     line_no = posts = 0
@@ -148,7 +150,8 @@ def read_part(part: DumpPart, scan: DumpScan, sink: Callable[[list[Post]], None]
         if kept:
             posts += len(kept)
             sink(kept)
-    return PartResult(part, report, line_no, lines.head, lines.tail, lines.error, posts=posts)
+    return PartResult(part, report, line_no, lines.head, lines.tail, lines.error, posts=posts,
+                      cpu_seconds=time.thread_time() - cpu)
 
 
 def read_part_to_shard(part: DumpPart, scan: DumpScan, shard_dir: str) -> PartResult:
