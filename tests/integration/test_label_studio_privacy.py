@@ -32,6 +32,7 @@ from annotation.client import LabelStudioClient
 from annotation.configs import prediction_result
 from annotation.push import plan_tasks, push, ref_key, server_ref
 from pipeline.hashing import content_id
+from pipeline.net import free_port
 from pipeline.store import Store
 from schemas.annotation import AnnotationTask
 from schemas.config import AnnotationConfig
@@ -59,7 +60,7 @@ def ls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
     saved = {name: os.environ.get(name) for name in CANARIES}
     os.environ.update(CANARIES)
     try:
-        url, creds = server.start(data_dir, port=server.free_port(), timeout_s=600)  # loaded CI machines
+        url, creds = server.start(data_dir, port=free_port(), timeout_s=600)  # loaded CI machines
     finally:
         for name, value in saved.items():
             if value is None:

@@ -21,6 +21,7 @@ from annotation.configs import COMMENT, CORRECTED_VALUE, EXPERT_VALUE, TEXT, VER
 from annotation.pull import pull
 from annotation.push import push, ref_key, server_ref, task_index
 from annotation.report import write_report
+from pipeline.net import free_port
 from pipeline.store import Store
 from schemas.annotation import NONE_LABEL, AnnotationResult, AnnotationTask
 from schemas.config import AnnotationConfig
@@ -42,7 +43,7 @@ class Server:
 @pytest.fixture(scope="session")
 def label_studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     data_dir = tmp_path_factory.mktemp("label-studio")
-    url, creds = server.start(data_dir, port=server.free_port())
+    url, creds = server.start(data_dir, port=free_port())
     try:
         yield Server(data_dir, url, creds.token)
     finally:
