@@ -59,6 +59,29 @@ WorkspaceOpt = Annotated[
     str | None, typer.Option("--workspace", "-w", help="workspace folder (default from config)")
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="print machine-readable JSON on stdout")]
+BudgetOpt = Annotated[
+    float | None,
+    typer.Option("--budget", min=0, help="stop cleanly before this run's model spending would exceed USD; "
+                 "re-run to resume"),
+]
+BatchOpt = Annotated[
+    bool,
+    typer.Option("--batch", help="send model requests through the providers' Batch APIs (about half the "
+                 "price, answers within the completion window; a restarted run picks its batches up)"),
+]
+
+
+def llm_overrides(config: ProjectConfig, budget: float | None, batch: bool) -> dict[str, Any]:
+    """Config overrides for the options: a budget, and batch mode for every remote model alias."""
+    overrides: dict[str, Any] = {}
+    if budget is not None:
+        overrides["budget_usd"] = budget
+    if batch:
+        remote = [alias for alias, model in config.models.items() if model.base_url != "local"]
+        if not remote:
+            raise typer.BadParameter("--batch needs remote models; this profile only uses the local server")
+        overrides["models"] = {alias: {"batch": True} for alias in remote}
+    return overrides
 
 
 def fail(message: str, code: int = EXIT_ERROR) -> NoReturn:

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from flows.cli_common import (
+    BatchOpt,
+    BudgetOpt,
     ConfigOpt,
     JsonOpt,
     ProfileOpt,
@@ -19,11 +21,11 @@ from flows.cli_common import (
     emit,
     fail,
     failing,
+    llm_overrides,
     load_project,
     run_recorded,
     run_ref,
 )
-from flows.cli_llm import BatchOpt, BudgetOpt, llm_overrides
 from flows.prefect_env import configure_prefect
 
 if TYPE_CHECKING:  # a type only: the pydantic configs would slow `valact --help`

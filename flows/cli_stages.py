@@ -11,16 +11,18 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from flows.cli_common import (
+    BatchOpt,
+    BudgetOpt,
     ConfigOpt,
     JsonOpt,
     ProfileOpt,
     WorkspaceOpt,
     console,
     emit,
+    llm_overrides,
     run_recorded,
     run_ref,
 )
-from flows.cli_llm import BatchOpt, BudgetOpt, llm_overrides
 
 if TYPE_CHECKING:  # types only: importing them would slow `valact --help`
     from pathlib import Path

@@ -16,7 +16,6 @@ from rich.console import Console
 from rich.table import Table
 
 from flows.cli_common import ConfigOpt, JsonOpt, ProfileOpt, WorkspaceOpt, fail, load_project
-from flows.cli_llm import print_llm_health
 
 config_app = typer.Typer(help="Inspect the effective configuration.", no_args_is_help=True)
 
@@ -103,3 +102,27 @@ def config_show(
         typer.echo(json.dumps(view, indent=2, default=str))
     else:
         typer.echo(as_toml(view))
+
+
+def print_llm_health(data: dict[str, Any], out: Console) -> None:
+    """Cost per model, failures per stage, batch jobs and screener agreement."""
+    health = data.get("llm_health") or {}
+    costs = Table("model", "paid requests", "in batch", "tokens in", "tokens out", "cost $",
+                  title="Cost by model")
+    for row in health.get("cost_by_model", []):
+        costs.add_row(row["model"], str(row["requests"]), str(row["batch_requests"]), str(row["tokens_in"]),
+                      str(row["tokens_out"]), f"{row['cost_usd']:.4f}")
+    out.print(costs)
+    failures = health.get("failures_by_stage", {})
+    if failures:
+        table = Table("stage", "failure", "count", title="Failed model calls (retried, repaired or dropped)")
+        for stage, kinds in failures.items():
+            for kind, count in kinds.items():
+                table.add_row(stage, kind, str(count))
+        out.print(table)
+    if health.get("batch_jobs"):
+        out.print("batch jobs: " + ", ".join(f"{k}={v}" for k, v in sorted(health["batch_jobs"].items())))
+    for pair in health.get("screen_agreement", []):
+        kappa = pair["kappa"] if pair["kappa"] is not None else "n/a (a screener gave one answer to all)"
+        out.print(f"screeners {pair['screeners'][0]} vs {pair['screeners'][1]}: {pair['posts']} posts, "
+                  f"agreement {pair['agreement']}, Cohen's kappa {kappa}")
