@@ -66,11 +66,12 @@ def _server_dir(profile: str | None, config: Path | None, workspace: str | None)
 def server_start(profile: ProfileOpt = None, config: ConfigOpt = None, workspace: WorkspaceOpt = None,
                  port: Annotated[int | None, typer.Option(help="port (default: free one)")] = None) -> None:
     """Install Label Studio once into .venv-label-studio/ and start it on 127.0.0.1."""
-    from annotation import server  # deferred: httpx; --help stays fast
+    from annotation import server  # deferred: loads the store and httpx; --help stays fast
 
     folder = _server_dir(profile, config, workspace)
     typer.echo("starting Label Studio (first install ~70 s, cold start ~45 s)...", err=True)
-    url, creds = server.start(folder, port=port)
+    with failing(server.ServerError):
+        url, creds = server.start(folder, port=port)
     typer.echo(json.dumps({"url": url, "username": creds.username, "data_dir": str(folder),
                            "credentials_file": str(folder / server.CREDENTIALS_FILE)}, indent=2))
 
@@ -78,7 +79,7 @@ def server_start(profile: ProfileOpt = None, config: ConfigOpt = None, workspace
 @server_app.command("stop")
 def server_stop(profile: ProfileOpt = None, config: ConfigOpt = None, workspace: WorkspaceOpt = None) -> None:
     """Stop the server started for this workspace."""
-    from annotation import server  # deferred: httpx; --help stays fast
+    from annotation import server  # deferred: loads the store and httpx; --help stays fast
 
     stopped = server.stop(_server_dir(profile, config, workspace))
     typer.echo("stopped" if stopped else "not running")
@@ -88,7 +89,7 @@ def server_stop(profile: ProfileOpt = None, config: ConfigOpt = None, workspace:
 def server_status(profile: ProfileOpt = None, config: ConfigOpt = None,
                   workspace: WorkspaceOpt = None) -> None:
     """Whether the workspace's server is running and healthy."""
-    from annotation import server  # deferred: httpx; --help stays fast
+    from annotation import server  # deferred: loads the store and httpx; --help stays fast
 
     state = server.status(_server_dir(profile, config, workspace))
     typer.echo(json.dumps({**state.__dict__, "installed": server.is_installed()}, indent=2))
