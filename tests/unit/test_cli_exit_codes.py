@@ -78,3 +78,25 @@ def test_reddit_options_reach_the_command_as_one_value() -> None:
     assert result.exit_code == 0, result.output
     assert seen == [RedditOptions(timeout_s=5, max_attempts=2)]
     assert CliRunner().invoke(probe_app, ["probe", "--backoff", "-1"]).exit_code == EXIT_ERROR
+
+
+def test_rehydrate_gets_the_reddit_options_from_its_command_line(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    import pipeline.release.rehydrate as rehydrate_module
+
+    class Report:
+        def as_dict(self) -> dict[str, str]:
+            return {"done": "yes"}
+
+    seen: list[object] = []
+
+    def fake(release_dir: Path, connect: object, output: Path | None = None) -> Report:
+        seen.extend([release_dir, getattr(connect, "__self__", None), output])
+        return Report()
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(rehydrate_module, "rehydrate_release", fake)
+    code, said = _invoke("rehydrate", str(tmp_path), "--reddit-url", "http://127.0.0.1:9", "--backoff", "0.5",
+                         "--json")
+    assert code == 0 and '"done": "yes"' in said
+    assert seen == [tmp_path, RedditOptions(reddit_url="http://127.0.0.1:9", backoff_s=0.5), None]
