@@ -21,7 +21,6 @@ import fcntl
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -31,6 +30,8 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+
+from pipeline.net import free_port
 
 RECORD_NAME = "valact-server.json"
 LOG_NAME = "prefect-server.log"
@@ -141,7 +142,7 @@ def _launch(home: Path, log: Path, env: dict[str, str], timeout_s: float) -> Ser
     server_env = {k: os.environ[k] for k in _KEPT_ENV if k in os.environ}
     server_env.update({k: v for k, v in env.items() if k not in _CLIENT_ONLY})
     server_env["PREFECT_HOME"] = str(home)
-    port = _free_port()
+    port = free_port()
     command = [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
                "--port", str(port), "--analytics-off"]
     with log.open("ab") as out:
@@ -196,12 +197,6 @@ def _alive(pid: int) -> bool:
         return bool(psutil.Process(pid).status() != psutil.STATUS_ZOMBIE)
     except psutil.NoSuchProcess:
         return False
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _tail(path: Path, lines: int = 30) -> str:
