@@ -6,7 +6,8 @@ run of its zstd frames) goes to that cluster as a plain Dask task, not a Prefect
 worker then imports only the dump reader (no Prefect, no connection to the Prefect API),
 which keeps it small and quick to start. A worker reads its part and writes the kept posts
 to a shard file as it goes; the driver takes the parts in file order as they finish and
-replays each shard into the store, storing part k while the workers still read the parts
+replays each shard into the store (a post new to the store as the text the worker wrote,
+neither parsed nor serialised again), storing part k while the workers still read the parts
 after it. Its memory stays flat however many files there are, and it stores exactly what a
 single-process run stores. Workers must be able to read the dump paths and write the shard
 folder (under the workspace), as on one machine or on a shared filesystem.
