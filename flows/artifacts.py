@@ -10,10 +10,12 @@ progress board of ``flows.runtime``. The builders (``cost_rows``, ``drop_rows``,
 
 from __future__ import annotations
 
+import bisect
 import json
 import threading
 import warnings
 from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator
 from typing import Any, cast
 from uuid import UUID
 
@@ -62,10 +64,10 @@ def publish_run_artifacts(ctx_or_store: StageContext | Store, run_id: str,
     calls this once when the flow returns, so flows started by the CLI need not call it.
     """
     store = ctx_or_store.store if isinstance(ctx_or_store, StageContext) else ctx_or_store
-    calls = [c for c in store.all(LLMCall) if c.run_id == run_id]
-    drops = store.all(Drop)
+    # Streamed: a 15,000-question build has tens of thousands of calls and drops.
+    costs = cost_rows(c for c in store.iter(LLMCall) if c.run_id == run_id)
+    reasons = drop_rows(store.iter(Drop))
     record = store.get(RunRecord, run_id)
-    costs, reasons = cost_rows(calls), drop_rows(drops)
     target = _flow_run_for(run_id)
     _create(MarkdownArtifact(key=SUMMARY_KEY, flow_run_id=target,
                              markdown=summary_markdown(record, run_id, stage_summaries, costs, reasons),
@@ -76,13 +78,25 @@ def publish_run_artifacts(ctx_or_store: StageContext | Store, run_id: str,
     _create(TableArtifact(key=DROPS_KEY, flow_run_id=target, table=reasons, description=drop_note), target)
 
 
-def cost_rows(calls: list[LLMCall]) -> list[dict[str, Any]]:
-    """One row per model alias: paid requests, cache hits, errors, tokens and USD; a total row last."""
-    cached = Counter(c.model_alias for c in calls if c.cached)
-    errors = Counter(c.model_alias for c in calls if not c.cached and c.outcome == "error")
-    paid = {row["model"]: row for row in cost_by_model(calls)}
+def cost_rows(calls: Iterable[LLMCall]) -> list[dict[str, Any]]:
+    """One row per model alias: paid requests, cache hits, errors, tokens and USD; a total row last.
+
+    One pass over ``calls``, so the store can stream them.
+    """
+    cached: Counter[str] = Counter()
+    errors: Counter[str] = Counter()
+    aliases: set[str] = set()
+
+    def counted() -> Iterator[LLMCall]:
+        for call in calls:
+            aliases.add(call.model_alias)
+            cached[call.model_alias] += int(call.cached)
+            errors[call.model_alias] += int(not call.cached and call.outcome == "error")
+            yield call
+
+    paid = {row["model"]: row for row in cost_by_model(counted())}
     rows = []
-    for model in sorted({c.model_alias for c in calls}):
+    for model in sorted(aliases):
         row = paid.get(model, {})
         rows.append({"model": model, "requests": row.get("requests", 0), "cached": cached[model],
                      "errors": errors[model], "tokens_in": row.get("tokens_in", 0),
@@ -94,13 +108,20 @@ def cost_rows(calls: list[LLMCall]) -> list[dict[str, Any]]:
     return rows
 
 
-def drop_rows(drops: list[Drop]) -> list[dict[str, Any]]:
-    """One row per (stage, reason): how many items, and a few of them as examples."""
-    items: dict[tuple[str, str], list[str]] = defaultdict(list)
-    for drop in sorted(drops, key=lambda d: (d.stage, d.reason, d.item_id)):
-        items[(drop.stage, drop.reason)].append(drop.item_id)
-    return [{"stage": stage, "reason": reason, "count": len(ids), "examples": ", ".join(ids[:3])}
-            for (stage, reason), ids in sorted(items.items())]
+def drop_rows(drops: Iterable[Drop], examples: int = 3) -> list[dict[str, Any]]:
+    """One row per (stage, reason): how many items, and the first few item ids as examples."""
+    counts: Counter[tuple[str, str]] = Counter()
+    firsts: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for drop in drops:
+        key = (drop.stage, drop.reason)
+        counts[key] += 1
+        kept = firsts[key]
+        if len(kept) < examples or drop.item_id < kept[-1]:
+            bisect.insort(kept, drop.item_id)
+            del kept[examples:]
+    return [{"stage": stage, "reason": reason, "count": counts[(stage, reason)],
+             "examples": ", ".join(firsts[(stage, reason)])}
+            for stage, reason in sorted(counts)]
 
 
 def summary_markdown(record: RunRecord | None, run_id: str, stage_summaries: dict[str, Any],

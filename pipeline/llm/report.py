@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import threading
 from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from pipeline.store import Store
@@ -45,7 +45,7 @@ def failures_by_stage(calls: list[LLMCall]) -> dict[str, dict[str, int]]:
     return {stage: dict(sorted(c.items())) for stage, c in sorted(table.items())}
 
 
-def cost_by_model(calls: list[LLMCall]) -> list[dict[str, Any]]:
+def cost_by_model(calls: Iterable[LLMCall]) -> list[dict[str, Any]]:
     """Paid requests, tokens and USD per model alias (batch requests at their discounted price)."""
     rows: dict[str, dict[str, Any]] = {}
     for call in calls:

@@ -39,9 +39,13 @@ def invariant_breaks(
     - ``unknown_scenario`` / ``unknown_candidate``: references to rows the release lacks
     """
     breaks: Counter[str] = Counter()
-    per_scenario: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
+    # Only what the rules read, grouped per scenario: (value, letter, generator, candidate)
+    # per option. Keeping whole rows (action texts) cost more than the release's tables.
+    per_scenario: dict[str, list[list[tuple[str, str, str, str]]]] = defaultdict(list)
     for row in questions:
-        per_scenario[str(row["scenario_id"])].append(row)
+        per_scenario[str(row["scenario_id"])].append(
+            [(str(o["value"]), str(o["letter"]), str(o["generator"]), str(o["candidate_id"]))
+             for o in row["options"]])
     for scenario_id, rows in per_scenario.items():
         if scenario_ids is not None and scenario_id not in scenario_ids:
             breaks["unknown_scenario"] += 1
@@ -49,18 +53,17 @@ def invariant_breaks(
             breaks["questions_per_scenario"] += 1
         generators: dict[str, list[str]] = defaultdict(list)
         used: list[str] = []
-        for row in rows:
-            options = list(row["options"])
+        for options in rows:
             if len(options) != OPTIONS_PER_QUESTION:
                 breaks["options_per_question"] += 1
-            if len({o["value"] for o in options}) != len(options):
+            if len({value for value, *_ in options}) != len(options):
                 breaks["distinct_values"] += 1
-            if [o["letter"] for o in options] != list(LETTERS[: len(options)]):
+            if [letter for _, letter, *_ in options] != list(LETTERS[: len(options)]):
                 breaks["letters"] += 1
-            for option in options:
-                generators[str(option["value"])].append(str(option["generator"]))
-                used.append(str(option["candidate_id"]))
-                if candidate_ids is not None and option["candidate_id"] not in candidate_ids:
+            for value, _letter, generator, candidate_id in options:
+                generators[value].append(generator)
+                used.append(candidate_id)
+                if candidate_ids is not None and candidate_id not in candidate_ids:
                     breaks["unknown_candidate"] += 1
         if len(used) != CANDIDATES_PER_SCENARIO or len(set(used)) != len(used):
             breaks["candidates_used_once"] += 1

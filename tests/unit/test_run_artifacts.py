@@ -20,7 +20,7 @@ def call(n: int, model: str, *, cached: bool = False, outcome: str = "ok", cost:
 def test_cost_rows_count_paid_cached_and_failed_calls_per_model_with_a_total() -> None:
     calls = [call(1, "gpt-4o", cost=0.5), call(2, "gpt-4o", cached=True), call(3, "gpt-4o", outcome="error"),
              call(4, "qwen", cached=True)]
-    rows = cost_rows(calls)
+    rows = cost_rows(iter(calls))  # one pass: the store streams them
     assert rows == [
         {"model": "gpt-4o", "requests": 1, "cached": 1, "errors": 1, "tokens_in": 100, "tokens_out": 10,
          "cost_usd": 0.5},
@@ -39,6 +39,8 @@ def test_drop_rows_group_by_stage_and_reason_with_examples() -> None:
         {"stage": "generate", "reason": "invalid_output", "count": 1, "examples": "s1"},
         {"stage": "screen", "reason": "too_short", "count": 5, "examples": "p0, p1, p2"},
     ]
+    # one pass over a stream in any order: the examples are still the first ids
+    assert drop_rows(iter(drops[::-1])) == drop_rows(drops)
 
 
 def test_summary_names_the_command_stages_spending_and_drops() -> None:
