@@ -139,6 +139,8 @@ def run_together(
     finally:
         for counter in counters:
             ctx.registry.listeners.remove(counter)
+    ctx.registry.close_pools()  # the stages' connections: the next stage opens what it needs
+    return_free_memory()
     return all_stats
 
 

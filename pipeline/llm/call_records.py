@@ -43,8 +43,10 @@ class CallOrigin:
 
     @property
     def answered_id(self) -> str:
-        """The id of this request's answered record in this run (a re-run gets its own)."""
-        return content_id("call", self.run_id, self.request_hash)
+        """The id of this request's answered record for this item in this run (a re-run gets its
+        own). Per item: two items asking the identical question (reposts of one text) each get
+        a record, so the one that paid is never overwritten by the one served its answer."""
+        return content_id("call", self.run_id, self.request_hash, self.item_id)
 
 
 def answered_call(

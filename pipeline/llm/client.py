@@ -80,6 +80,12 @@ class InvalidOutputError(Exception):
         self.issues = issues
 
 
+def _settle(answer: asyncio.Future[ChatResponse]) -> None:
+    """Mark a failed shared answer's error as seen: the item that sent it raises it itself."""
+    if not answer.cancelled():
+        answer.exception()
+
+
 class LLMClient:
     """Makes structured calls for one stage of one run."""
 
@@ -174,17 +180,41 @@ class LLMClient:
             prompt_name=prompt.name, prompt_hash=prompt.hash, params=request.params(), request_hash=key,
         )
         cached = self.cache.get(key)
+        if cached is None and key in self.registry.in_flight:
+            # The same request is on its way for another item: share its answer, pay once.
+            cached = await asyncio.shield(self.registry.in_flight[key])
         if cached is not None:
             self._put_call(answered_call(origin, cached, cached=True, cost_usd=0.0))
             return cached, origin
+        answer: asyncio.Future[ChatResponse] = asyncio.get_running_loop().create_future()
+        answer.add_done_callback(_settle)
+        self.registry.in_flight[key] = answer
+        try:
+            response = await self._fetch(alias, model, prompt, request, origin)
+        except BaseException as exc:
+            if isinstance(exc, asyncio.CancelledError):
+                answer.cancel()
+            else:
+                answer.set_exception(exc)
+            raise
+        else:
+            answer.set_result(response)
+        finally:
+            del self.registry.in_flight[key]
+        return response, origin
+
+    async def _fetch(
+        self, alias: str, model: ModelConfig, prompt: Prompt, request: ChatRequest, origin: CallOrigin
+    ) -> ChatResponse:
+        """Ask the provider (directly or in a batch job), cache the answer and record the call."""
         tokens_in = self.registry.estimate_tokens(model, request)
         if model.batch:
-            return await self._send_batch(alias, model, prompt, request, origin, tokens_in), origin
+            return await self._send_batch(alias, model, prompt, request, origin, tokens_in)
         response = await self._send_direct(alias, model, request, origin, tokens_in)
-        self.cache.put(key, model.provider, model.model, prompt.hash, response, prompt.name)
+        self.cache.put(origin.request_hash, model.provider, model.model, prompt.hash, response, prompt.name)
         cost = call_cost(model, response.tokens_in, response.tokens_out)
         self._put_call(answered_call(origin, response, cached=False, cost_usd=cost))
-        return response, origin
+        return response
 
     async def _send_batch(
         self, alias: str, model: ModelConfig, prompt: Prompt, request: ChatRequest, origin: CallOrigin,

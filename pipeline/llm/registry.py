@@ -23,7 +23,7 @@ from pipeline.llm.local_server import LocalModelServer, SupervisedLocalProvider
 from pipeline.llm.openai_provider import OpenAIProvider
 from pipeline.llm.pricing import BudgetGuard
 from pipeline.llm.provider import Provider
-from pipeline.llm.types import ChatRequest, FatalError, RequestRejectedError
+from pipeline.llm.types import ChatRequest, ChatResponse, FatalError, RequestRejectedError
 from pipeline.store import Store
 from schemas.config import ModelConfig, ProjectConfig
 from schemas.records import LLMCall
@@ -61,6 +61,9 @@ class ModelRegistry:
         self.budget = BudgetGuard(config.budget_usd, config.budget_total_usd, prior_spending_usd)
         # Called with every LLMCall record written (the CLI's live cost note listens here).
         self.listeners: list[Callable[[LLMCall], None]] = []
+        # Requests sent and not yet answered, by request key: an identical request (two
+        # reposts of one text, say) waits for that answer instead of being paid again.
+        self.in_flight: dict[str, asyncio.Future[ChatResponse]] = {}
 
     def model(self, alias: str) -> ModelConfig:
         """The config of an alias (FatalError if undefined)."""
@@ -180,25 +183,39 @@ class ModelRegistry:
             ).start()
         return self._local
 
+    def close_pools(self, settle_s: float = 0.0) -> None:
+        """Close every provider's connections; the next request opens new ones.
+
+        Called between stages: the pools a stage grew to its in-flight bound (thousands of
+        keep-alive connections at a high tier) would otherwise stay in memory while the
+        next stage, publishing say, needs none of them. Call from outside the loop;
+        ``settle_s``: how long to let other tasks on the loop end (at close).
+        """
+        loop = self._loop
+        if loop is None:
+            return
+        with self._lock:
+            providers = list(self._providers.values())
+
+        async def close_all() -> None:
+            for provider in providers:
+                try:
+                    await provider.aclose()
+                except Exception:  # a pool that will not close must not keep the run open
+                    continue
+            # SDK sessions close in background tasks: let them finish before the loop stops.
+            others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            if others and settle_s:
+                await asyncio.wait(others, timeout=settle_s)
+
+        with contextlib.suppress(Exception):  # best effort: the process may be exiting
+            asyncio.run_coroutine_threadsafe(close_all(), loop).result(timeout=10)
+
     def close(self) -> None:
         """Close connections, stop the loop, and stop the local server if this registry started one."""
         loop, thread = self._loop, self._loop_thread
         if loop is not None and thread is not None:
-            providers = list(self._providers.values())
-
-            async def close_pools() -> None:
-                for provider in providers:
-                    try:
-                        await provider.aclose()
-                    except Exception:  # a pool that will not close must not keep the run open
-                        continue
-                # SDK sessions close in background tasks: let them finish before the loop stops.
-                others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-                if others:
-                    await asyncio.wait(others, timeout=2)
-
-            with contextlib.suppress(Exception):  # best effort: the process may be exiting
-                asyncio.run_coroutine_threadsafe(close_pools(), loop).result(timeout=10)
+            self.close_pools(settle_s=2.0)
             loop.call_soon_threadsafe(loop.stop)
             thread.join(timeout=10)
             self._loop = self._loop_thread = None
