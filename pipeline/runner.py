@@ -80,6 +80,7 @@ def run_stage(ctx: StageContext, stage: Stage[Any], on_progress: Progress | None
         stats.seconds = time.monotonic() - started
         raise
     _close(ctx, stage, stats, started)
+    return_free_memory()
     return stats
 
 
@@ -92,7 +93,6 @@ def _close(ctx: StageContext, stage: Stage[Any], stats: StageStats, started: flo
     record_stats(ctx, stats)
     if stage.on_finished is not None:
         stage.on_finished()
-    return_free_memory()
 
 
 def return_free_memory() -> None:

@@ -32,7 +32,6 @@ from pipeline.llm.types import FatalError, RequestRejectedError, RetryableError
 from pipeline.runner import unit_window
 from schemas.config import ProjectConfig
 from schemas.evaluate import EvalAnswer
-from schemas.records import LLMCall
 
 SOURCE = "valact"
 
@@ -45,40 +44,16 @@ def eval_overrides(config: ProjectConfig, alias: str) -> dict[str, Any]:
     return {"models": {alias: {"temperature": 0.0}}}
 
 
-class RequestHashes:
-    """Each answered unit's request hash, taken from the call records as the LLM layer writes them.
-
-    The hash names the cached response and every ``LLMCall`` of the same request, in this
-    run and any other. Listening (rather than reading the call table back after the run)
-    costs nothing per answer however many calls the workspace holds, and lets each answer
-    be stored complete, once, the moment it arrives: the call is recorded before ``atext``
-    returns (direct, cached and batch answers alike). Taking an entry removes it, so the
-    map holds only answers not yet stored.
-    """
-
-    def __init__(self) -> None:
-        self._hashes: dict[str, str] = {}
-
-    def __call__(self, call: LLMCall) -> None:
-        """Keep the hash of an answered evaluation call (failed attempts name no response)."""
-        if call.stage == EVAL_STAGE and call.outcome == "ok":
-            self._hashes[call.item_id] = call.request_hash
-
-    def take(self, answer_id: str) -> str | None:
-        """The hash of the call that answered ``answer_id`` (None if none was recorded)."""
-        return self._hashes.pop(answer_id, None)
-
-
-async def answer_one(ctx: StageContext, llm: LLMClient, unit: Unit, hashes: RequestHashes) -> EvalAnswer:
+async def answer_one(ctx: StageContext, llm: LLMClient, unit: Unit) -> EvalAnswer:
     """Ask one unit, parse the raw text, and return the answer record (not yet stored), linked
     to the call that answered it."""
     prompt = variant(unit.mode, unit.variant)
-    response = await llm.atext(unit.model, prompt, unit.variables, unit.answer_id)
+    response, request_hash = await llm.atext(unit.model, prompt, unit.variables, unit.answer_id)
     base: dict[str, Any] = {
         "id": unit.answer_id, "source": SOURCE, "release": unit.release, "model": unit.model,
         "mode": unit.mode, "variant": unit.variant, "unit": unit.unit, "raw": response.text,
         "prompt_hash": prompt.hash, "served_model": response.served_model,
-        "run_id": ctx.run_id, "request_hash": hashes.take(unit.answer_id),
+        "run_id": ctx.run_id, "request_hash": request_hash,
     }
     if unit.mode == "pvq40":
         parsed = parse_scores(response.text, [p.position for p in unit.positions])
@@ -142,15 +117,13 @@ def answer_units(
     if not units:
         return sent
     llm = ctx.llm(EVAL_STAGE)
-    hashes = RequestHashes()
-
     async def plan() -> AsyncIterator[Unit]:
         for unit in units:
             yield unit
 
     async def work(unit: Unit) -> EvalAnswer | str:
         try:
-            return await answer_one(ctx, llm, unit, hashes)
+            return await answer_one(ctx, llm, unit)
         except (RetryableError, RequestRejectedError) as exc:
             return f"{unit.unit} v{unit.variant}: {exc}"[:300]
 
@@ -164,11 +137,7 @@ def answer_units(
             sent.invalid[result.invalid] += 1
         on_progress(1)
 
-    ctx.registry.listeners.append(hashes)
-    try:
-        ctx.registry.run_sync(stream_units(plan(), work, store, unit_window(ctx, [units[0].model])))
-    finally:
-        ctx.registry.listeners.remove(hashes)
+    ctx.registry.run_sync(stream_units(plan(), work, store, unit_window(ctx, [units[0].model])))
     return sent
 
 

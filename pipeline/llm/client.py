@@ -108,7 +108,8 @@ class LLMClient:
             self.astructured(alias, prompt, variables, spec, item_id, repair_attempts)
         )
 
-    def text(self, alias: str, prompt: Prompt, variables: dict[str, str], item_id: str) -> ChatResponse:
+    def text(self, alias: str, prompt: Prompt, variables: dict[str, str], item_id: str
+             ) -> tuple[ChatResponse, str]:
         """``atext`` for code that is not a coroutine (runs on the registry's loop)."""
         return self.registry.run_sync(self.atext(alias, prompt, variables, item_id))
 
@@ -149,16 +150,18 @@ class LLMClient:
 
     async def atext(
         self, alias: str, prompt: Prompt, variables: dict[str, str], item_id: str
-    ) -> ChatResponse:
-        """One free-text answer, cached and recorded but never repaired or retried for content.
+    ) -> tuple[ChatResponse, str]:
+        """One free-text answer and its request hash, cached and recorded but never repaired or
+        retried for content.
 
         Evaluations count an unusable answer (an "X", prose, an out-of-range score) as a
-        finding about the model, so they take the raw text and parse it themselves.
+        finding about the model, so they take the raw text and parse it themselves; the hash
+        names the cached response and every ``LLMCall`` of the request.
         """
         model = self.registry.model(alias)
         request = self._request(model, prompt, prompt.messages(**variables), None)
-        response, _origin = await self._send(alias, model, prompt, request, item_id)
-        return response
+        response, origin = await self._send(alias, model, prompt, request, item_id)
+        return response, origin.request_hash
 
     @staticmethod
     def _request(

@@ -89,19 +89,19 @@ def _scenario_keys(store: Store) -> dict[str, ScenarioKey]:
     return {s.id: ScenarioKey.of(s) for s in store.iter(Scenario)}
 
 
-def _questions(store: Store, keys: dict[str, ScenarioKey], region: str, tally: Tally) -> pa.Table:
+def _questions(store: Store, keys: dict[str, ScenarioKey], region: str, tally: Tally,
+               ) -> tuple[pa.Table, set[str], set[str]]:
+    """The questions table, and the scenario and candidate ids its questions use."""
     builder = TableBuilder(QUESTIONS_SCHEMA)
+    scenarios: set[str] = set()
+    candidates: set[str] = set()
     for q in store.iter(Question):
         builder.add(question_row(q, keys[q.scenario_id], region))
         tally.questions += 1
         tally.positions.update((o.value.value, o.letter) for o in q.options)
-    return sort_questions(builder.table())
-
-
-def _used(questions: pa.Table, column: str) -> set[str]:
-    if column == "candidate_id":
-        return set(questions.column("options").combine_chunks().flatten().field("candidate_id").to_pylist())
-    return set(questions.column(column).to_pylist())
+        scenarios.add(q.scenario_id)
+        candidates.update(o.candidate_id for o in q.options)
+    return sort_questions(builder.table()), scenarios, candidates
 
 
 def _scenarios(store: Store, used: set[str], config: ProjectConfig, tally: Tally) -> pa.Table:
@@ -157,13 +157,12 @@ def build_release_files(store: Store, config: ProjectConfig, options: ReleaseOpt
     region = config.publish.phone_region
     tally = Tally()
     keys = _scenario_keys(store)
-    questions = _questions(store, keys, region, tally)
-    used_candidates = _used(questions, "candidate_id")
+    questions, used_scenarios, used_candidates = _questions(store, keys, region, tally)
     _calls(store, tally)
     validation_rows, validation_summary = options.validation(store) if options.validation else ([], {})
     tables = {
         "questions": questions,
-        "scenarios": _scenarios(store, _used(questions, "scenario_id"), config, tally),
+        "scenarios": _scenarios(store, used_scenarios, config, tally),
         "candidates": _candidates(store, used_candidates, region, tally),
         "validation": validation_table(validation_rows),
     }

@@ -34,7 +34,7 @@ def test_identical_requests_in_flight_are_paid_once(tmp_path: Path, monkeypatch:
             async def both() -> list[str]:
                 answers = await asyncio.gather(*(llm.atext("gpt-sim", prompt, variables, item)
                                                  for item in ("post-a", "post-b", "post-c")))
-                return [a.text for a in answers]
+                return [response.text for response, _hash in answers]
 
             texts = ctx.registry.run_sync(both())
             calls = ctx.store.all(LLMCall)
