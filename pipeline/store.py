@@ -34,9 +34,7 @@ class Store:
         self._created: set[str] = set()
         with self._write_lock, self._conn() as conn:
             conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute(
-                "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
-            )
+            conn.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
 
     @contextmanager
     def _conn(self) -> Iterator[sqlite3.Connection]:
@@ -77,9 +75,7 @@ class Store:
         rows: dict[str, list[tuple[str, str, float]]] = {}
         now = time.time()
         for record in records:
-            rows.setdefault(self.table(type(record)), []).append(
-                (record.id, record.model_dump_json(), now)
-            )
+            rows.setdefault(self.table(type(record)), []).append((record.id, record.model_dump_json(), now))
         if not rows:
             return 0
         changed = 0
@@ -113,16 +109,22 @@ class Store:
             rows = conn.execute(f"SELECT data FROM {self.table(cls)} ORDER BY id").fetchall()
         return [cls.model_validate_json(row[0]) for row in rows]
 
-    def iter(self, cls: type[R], chunk: int = 1000) -> Iterator[R]:
+    def iter(self, cls: type[R], chunk: int = 1000, order_by: tuple[str, ...] = ()) -> Iterator[R]:
         """Every record of a type, ordered by id, read ``chunk`` rows at a time.
 
         For tables that grow with the build (posts, calls): memory stays at one chunk,
         not the table. Uses its own connection so writes between chunks cannot disturb it.
+        ``order_by`` names record fields to sort by first (SQLite sorts, spilling to disk if
+        it must), so a reader wanting another order need not load the table to sort it.
         """
         table = self.table(cls)
+        unknown = [name for name in order_by if name not in cls.model_fields]
+        if unknown:
+            raise ValueError(f"{cls.__name__} has no field {', '.join(unknown)} to order by")
+        keys = "".join(f"json_extract(data, '$.{name}'), " for name in order_by)
         conn = sqlite3.connect(self.path, timeout=60)
         try:
-            cursor = conn.execute(f"SELECT data FROM {table} ORDER BY id")
+            cursor = conn.execute(f"SELECT data FROM {table} ORDER BY {keys}id")
             while rows := cursor.fetchmany(chunk):
                 for row in rows:
                     yield cls.model_validate_json(row[0])
@@ -135,7 +137,7 @@ class Store:
         found: dict[str, R] = {}
         with self._conn() as conn:
             for start in range(0, len(wanted), 500):
-                part = wanted[start:start + 500]
+                part = wanted[start : start + 500]
                 marks = ",".join("?" * len(part))
                 for rid, data in conn.execute(
                     f"SELECT id, data FROM {self.table(cls)} WHERE id IN ({marks})", part

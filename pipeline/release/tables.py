@@ -19,29 +19,63 @@ from pipeline.scrub import DEFAULT_REGION, post_url, scrub
 from schemas.records import ActionCandidate, Question, Scenario
 
 OPTION_TYPE = pa.struct(
-    [("letter", pa.string()), ("value", pa.string()), ("generator", pa.string()),
-     ("action", pa.string()), ("candidate_id", pa.string())]
+    [
+        ("letter", pa.string()),
+        ("value", pa.string()),
+        ("generator", pa.string()),
+        ("action", pa.string()),
+        ("candidate_id", pa.string()),
+    ]
 )
 QUESTIONS_SCHEMA = pa.schema(
-    [("question_id", pa.string()), ("scenario_id", pa.string()), ("post_id", pa.string()),
-     ("domain", pa.string()), ("subreddit", pa.string()), ("question_index", pa.int8()),
-     ("options", pa.list_(OPTION_TYPE)), ("values", pa.list_(pa.string()))]
+    [
+        ("question_id", pa.string()),
+        ("scenario_id", pa.string()),
+        ("post_id", pa.string()),
+        ("domain", pa.string()),
+        ("subreddit", pa.string()),
+        ("question_index", pa.int8()),
+        ("options", pa.list_(OPTION_TYPE)),
+        ("values", pa.list_(pa.string())),
+    ]
 )
 SCENARIOS_SCHEMA = pa.schema(
-    [("scenario_id", pa.string()), ("post_id", pa.string()), ("domain", pa.string()),
-     ("subreddit", pa.string()), ("title", pa.string()), ("date", pa.string()),
-     ("url", pa.string()), ("text", pa.string())]
+    [
+        ("scenario_id", pa.string()),
+        ("post_id", pa.string()),
+        ("domain", pa.string()),
+        ("subreddit", pa.string()),
+        ("title", pa.string()),
+        ("date", pa.string()),
+        ("url", pa.string()),
+        ("text", pa.string()),
+    ]
 )
 CANDIDATES_SCHEMA = pa.schema(
-    [("candidate_id", pa.string()), ("scenario_id", pa.string()), ("value", pa.string()),
-     ("generator", pa.string()), ("served_model", pa.string()), ("prompt_hash", pa.string()),
-     ("action", pa.string()), ("warnings", pa.list_(pa.string()))]
+    [
+        ("candidate_id", pa.string()),
+        ("scenario_id", pa.string()),
+        ("value", pa.string()),
+        ("generator", pa.string()),
+        ("served_model", pa.string()),
+        ("prompt_hash", pa.string()),
+        ("action", pa.string()),
+        ("warnings", pa.list_(pa.string())),
+    ]
 )
 VALIDATION_SCHEMA = pa.schema(
-    [("candidate_id", pa.string()), ("scenario_id", pa.string()), ("value", pa.string()),
-     ("generator", pa.string()), ("domain", pa.string()), ("expert_value", pa.string()),
-     ("verdict", pa.string()), ("correct", pa.bool_()), ("annotator", pa.string()),
-     ("design", pa.string())]
+    [
+        ("candidate_id", pa.string()),
+        ("scenario_id", pa.string()),
+        ("value", pa.string()),
+        ("generator", pa.string()),
+        ("domain", pa.string()),
+        ("expert_value", pa.string()),
+        ("verdict", pa.string()),
+        ("correct", pa.bool_()),
+        ("annotator", pa.string()),
+        ("design", pa.string()),
+    ]
 )
 
 
@@ -59,27 +93,42 @@ class ScenarioKey(NamedTuple):
 
 
 TABLE_SCHEMAS: dict[str, pa.Schema] = {
-    "questions": QUESTIONS_SCHEMA, "scenarios": SCENARIOS_SCHEMA,
-    "candidates": CANDIDATES_SCHEMA, "validation": VALIDATION_SCHEMA,
+    "questions": QUESTIONS_SCHEMA,
+    "scenarios": SCENARIOS_SCHEMA,
+    "candidates": CANDIDATES_SCHEMA,
+    "validation": VALIDATION_SCHEMA,
 }
 
 
 def question_row(q: Question, scenario: ScenarioKey, region: str = DEFAULT_REGION) -> dict[str, Any]:
     """One ``questions`` row, options in letter order; actions pass the personal-detail scrub."""
     return {
-        "question_id": q.id, "scenario_id": q.scenario_id, "post_id": scenario.post_id,
-        "domain": scenario.domain, "subreddit": scenario.subreddit, "question_index": q.index,
+        "question_id": q.id,
+        "scenario_id": q.scenario_id,
+        "post_id": scenario.post_id,
+        "domain": scenario.domain,
+        "subreddit": scenario.subreddit,
+        "question_index": q.index,
         "options": [
-            {"letter": o.letter, "value": o.value.value, "generator": o.generator,
-             "action": scrub(o.text, None, region), "candidate_id": o.candidate_id}
+            {
+                "letter": o.letter,
+                "value": o.value.value,
+                "generator": o.generator,
+                "action": scrub(o.text, None, region),
+                "candidate_id": o.candidate_id,
+            }
             for o in q.options
         ],
         "values": [o.value.value for o in q.options],
     }
 
 
-def scenario_row(s: Scenario, text_policy: str, scrubbed: Counter[str], region: str = DEFAULT_REGION,
-                 ) -> dict[str, Any]:
+def scenario_row(
+    s: Scenario,
+    text_policy: str,
+    scrubbed: Counter[str],
+    region: str = DEFAULT_REGION,
+) -> dict[str, Any]:
     """One ``scenarios`` row; ``text`` is null under the masked policy, scrubbed under full.
 
     Titles are public under both policies (as in the original release), so they are scrubbed
@@ -87,7 +136,10 @@ def scenario_row(s: Scenario, text_policy: str, scrubbed: Counter[str], region: 
     unscrubbed title.
     """
     return {
-        "scenario_id": s.id, "post_id": s.post_id, "domain": s.domain, "subreddit": s.subreddit,
+        "scenario_id": s.id,
+        "post_id": s.post_id,
+        "domain": s.domain,
+        "subreddit": s.subreddit,
         "title": scrub(s.title, scrubbed, region),
         "date": datetime.fromtimestamp(s.created_utc, UTC).strftime("%Y-%m-%d"),
         "url": post_url(s.post_id),
@@ -95,50 +147,99 @@ def scenario_row(s: Scenario, text_policy: str, scrubbed: Counter[str], region: 
     }
 
 
-def candidate_row(c: ActionCandidate, scrubbed: Counter[str] | None = None, region: str = DEFAULT_REGION,
-                  ) -> dict[str, Any]:
+def candidate_row(
+    c: ActionCandidate,
+    scrubbed: Counter[str] | None = None,
+    region: str = DEFAULT_REGION,
+) -> dict[str, Any]:
     """One ``candidates`` row: the action with its generator, served model and prompt version."""
-    return {"candidate_id": c.id, "scenario_id": c.scenario_id, "value": c.value.value,
-            "generator": c.generator, "served_model": c.served_model, "prompt_hash": c.prompt_hash,
-            "action": scrub(c.text, scrubbed, region), "warnings": list(c.warnings)}
+    return {
+        "candidate_id": c.id,
+        "scenario_id": c.scenario_id,
+        "value": c.value.value,
+        "generator": c.generator,
+        "served_model": c.served_model,
+        "prompt_hash": c.prompt_hash,
+        "action": scrub(c.text, scrubbed, region),
+        "warnings": list(c.warnings),
+    }
 
 
-class TableBuilder:
-    """Rows in, one Arrow table out, holding at most ``batch_rows`` Python rows at a time.
+ROW_GROUP_ROWS = 5000  # parquet row group size: fixed, so the bytes never depend on batching
+PARQUET_OPTIONS: dict[str, Any] = {
+    "compression": "zstd",
+    "compression_level": 9,
+    "write_statistics": True,
+    "use_dictionary": True,
+}
 
-    A 15,000-question release as Python dicts costs several times its Arrow size; turning
-    every batch into columns as it fills keeps the builder's memory near the table's own.
+
+class ParquetBuilder:
+    """Rows in, deterministic parquet bytes out, holding at most one row group as Arrow.
+
+    A 15,000-question release held as Python dicts, or even as whole Arrow tables, grows with
+    the release; rows become Arrow batches every ``batch_rows`` and the file gets a row group
+    every ``ROW_GROUP_ROWS`` rows, so memory stays at one row group however large the release.
+    Row groups always hold exactly ``ROW_GROUP_ROWS`` rows (the last one the rest), so the
+    same rows give the same bytes whatever the batch size.
     """
 
-    def __init__(self, schema: pa.Schema, batch_rows: int = 2000) -> None:
+    def __init__(self, schema: pa.Schema, batch_rows: int = 1000) -> None:
         self.schema = schema
         self.batch_rows = batch_rows
+        self.num_rows = 0
         self._rows: list[dict[str, Any]] = []
-        self._batches: list[pa.RecordBatch] = []
+        self._pending: list[pa.RecordBatch] = []
+        self._pending_rows = 0
+        self._sink = io.BytesIO()
+        self._writer = pq.ParquetWriter(self._sink, schema, **PARQUET_OPTIONS)
 
     def add(self, row: dict[str, Any]) -> None:
         """Append one row (in the order the table will keep)."""
         self._rows.append(row)
         if len(self._rows) >= self.batch_rows:
-            self._flush()
+            self._batch()
 
-    def _flush(self) -> None:
+    def add_table(self, table: pa.Table) -> None:
+        """Append every row of a table of this schema."""
+        self._batch()
+        for batch in table.to_batches():
+            self._take(batch)
+
+    def finish(self) -> bytes:
+        """The parquet file. An empty table is written with no row group at all: a zero-row
+        group makes ``datasets.load_dataset`` fail, while a schema-only file loads as empty."""
+        self._batch()
+        self._write(final=True)
+        self._writer.close()
+        return self._sink.getvalue()
+
+    def _batch(self) -> None:
         if self._rows:
-            self._batches.append(pa.RecordBatch.from_pylist(self._rows, schema=self.schema))
+            self._take(pa.RecordBatch.from_pylist(self._rows, schema=self.schema))
             self._rows = []
 
-    def table(self) -> pa.Table:
-        """Every row added so far, as one table."""
-        self._flush()
-        return pa.Table.from_batches(self._batches, schema=self.schema)
+    def _take(self, batch: pa.RecordBatch) -> None:
+        self._pending.append(batch)
+        self._pending_rows += batch.num_rows
+        self.num_rows += batch.num_rows
+        self._write(final=False)
+
+    def _write(self, final: bool) -> None:
+        """Write every full row group pending (and, at the end, the rest as the last one)."""
+        while self._pending_rows >= ROW_GROUP_ROWS or (final and self._pending_rows):
+            # one chunk per column: the bytes do not depend on how the rows were batched
+            table = pa.Table.from_batches(self._pending, schema=self.schema).combine_chunks()
+            size = min(ROW_GROUP_ROWS, table.num_rows)
+            self._writer.write_table(table.slice(0, size), row_group_size=size)
+            rest = table.slice(size)
+            self._pending = rest.to_batches() if rest.num_rows else []
+            self._pending_rows = rest.num_rows
 
 
 def build_table(schema: pa.Schema, rows: Iterable[dict[str, Any]]) -> pa.Table:
-    """A table of ``schema`` from rows, built batch by batch."""
-    builder = TableBuilder(schema)
-    for row in rows:
-        builder.add(row)
-    return builder.table()
+    """A table of ``schema`` from rows (for tests and small tables; releases stream)."""
+    return pa.Table.from_pylist(list(rows), schema=schema)
 
 
 def sort_questions(table: pa.Table) -> pa.Table:
@@ -146,15 +247,17 @@ def sort_questions(table: pa.Table) -> pa.Table:
     return table.sort_by([("scenario_id", "ascending"), ("question_index", "ascending")])
 
 
-def questions_table(questions: Iterable[Question], scenarios: Mapping[str, Scenario],
-                    region: str = DEFAULT_REGION) -> pa.Table:
+def questions_table(
+    questions: Iterable[Question], scenarios: Mapping[str, Scenario], region: str = DEFAULT_REGION
+) -> pa.Table:
     """One row per question, in release order."""
     rows = (question_row(q, ScenarioKey.of(scenarios[q.scenario_id]), region) for q in questions)
     return sort_questions(build_table(QUESTIONS_SCHEMA, rows))
 
 
-def scenarios_table(scenarios: Iterable[Scenario], text_policy: str, scrubbed: Counter[str],
-                    region: str = DEFAULT_REGION) -> pa.Table:
+def scenarios_table(
+    scenarios: Iterable[Scenario], text_policy: str, scrubbed: Counter[str], region: str = DEFAULT_REGION
+) -> pa.Table:
     """One row per scenario, in id order (see ``scenario_row``)."""
     ordered = sorted(scenarios, key=lambda s: s.id)
     return build_table(SCENARIOS_SCHEMA, (scenario_row(s, text_policy, scrubbed, region) for s in ordered))
@@ -178,18 +281,7 @@ def read_parquet(data: bytes) -> pa.Table:
 
 
 def parquet_bytes(table: pa.Table) -> bytes:
-    """Serialize a table to parquet deterministically (no timestamps, fixed options).
-
-    An empty table is written with no row group at all: a zero-row group makes
-    ``datasets.load_dataset`` fail, while a file with only the schema loads as an empty split.
-    """
-    table = table.combine_chunks()  # one chunk per column: the bytes do not depend on batching
-    sink = io.BytesIO()
-    options: dict[str, Any] = {"compression": "zstd", "compression_level": 9, "write_statistics": True,
-                               "use_dictionary": True}
-    if table.num_rows == 0:
-        with pq.ParquetWriter(sink, table.schema, **options):
-            pass
-        return sink.getvalue()
-    pq.write_table(table, sink, **options)
-    return sink.getvalue()
+    """A whole table as deterministic parquet (the same bytes ``ParquetBuilder`` gives its rows)."""
+    builder = ParquetBuilder(table.schema)
+    builder.add_table(table)
+    return builder.finish()

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
@@ -8,12 +9,13 @@ import pytest
 from huggingface_hub import DatasetCard, DatasetCardData
 
 from pipeline.config import load_config
+from pipeline.release import tables
 from pipeline.release.build import build_release
 from pipeline.release.content import EmptyReleaseError, ReleaseOptions, build_release_files
 from pipeline.release.declarations import keep_manifest
 from pipeline.release.diff import diff_releases, load_release_tables
 from pipeline.release.folder import ReleaseExistsError
-from pipeline.release.tables import QUESTIONS_SCHEMA, TableBuilder
+from pipeline.release.tables import QUESTIONS_SCHEMA, ParquetBuilder, read_parquet, sort_questions
 from pipeline.release.verify import verify_folder
 from pipeline.store import open_store
 from schemas.records import Question
@@ -32,9 +34,17 @@ def built(tmp_path: Path) -> tuple[Path, Path, Path]:
 def test_release_has_all_files_and_passes_verify(built: tuple[Path, Path, Path]) -> None:
     _, _, folder = built
     names = {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()}
-    assert names == {"README.md", "CHANGELOG.md", "manifest.json", "data/questions.parquet",
-                     "data/scenarios.parquet", "data/candidates.parquet", "data/validation.parquet",
-                     "figures/value_distribution.png", "figures/confusion_matrix.png"}
+    assert names == {
+        "README.md",
+        "CHANGELOG.md",
+        "manifest.json",
+        "data/questions.parquet",
+        "data/scenarios.parquet",
+        "data/candidates.parquet",
+        "data/validation.parquet",
+        "figures/value_distribution.png",
+        "figures/confusion_matrix.png",
+    }
     report = verify_folder(folder)
     assert report.ok, report.problems
     manifest = json.loads((folder / "manifest.json").read_text())
@@ -46,8 +56,16 @@ def test_card_metadata_is_valid_for_the_hub(built: tuple[Path, Path, Path]) -> N
     card = DatasetCard.load(built[2] / "README.md", repo_type="dataset")
     data = card.data.to_dict()
     DatasetCardData(**data)
-    for key in ("license", "language", "task_categories", "size_categories", "annotations_creators",
-                "source_datasets", "pretty_name", "configs"):
+    for key in (
+        "license",
+        "language",
+        "task_categories",
+        "size_categories",
+        "annotations_creators",
+        "source_datasets",
+        "pretty_name",
+        "configs",
+    ):
         assert data[key], key
     assert {c["config_name"] for c in data["configs"]} == {"questions", "scenarios", "candidates"}
     assert "valact rehydrate" in card.text and "Value by answer position" in card.text
@@ -180,17 +198,28 @@ def test_a_workspace_without_questions_is_not_released(tmp_path: Path) -> None:
     assert not list((workspace / "releases").glob("**/manifest.json"))
 
 
-def test_tables_built_in_small_batches_give_the_same_bytes(tmp_path: Path,
-                                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    """The builder streams records into Arrow batches; how many rows a batch holds must not
-    change a byte of the release (or a rebuild of a published version would differ)."""
+def test_tables_built_in_small_batches_give_the_same_bytes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The builder streams records into Arrow batches and parquet row groups; neither the
+    batch nor the row-group size may change a byte of the release (or a rebuild of a
+    published version would differ), and every row group but the last is full."""
     store = open_store(make_workspace(tmp_path, scenarios=3))
     config = load_config("demo")
     try:
         whole = build_release_files(store, config, ReleaseOptions()).files
-        monkeypatch.setattr(TableBuilder.__init__, "__defaults__", (2,))  # 2 rows per batch
+        monkeypatch.setattr(ParquetBuilder.__init__, "__defaults__", (2,))  # 2 rows per batch
         batched = build_release_files(store, config, ReleaseOptions()).files
+        monkeypatch.setattr(tables, "ROW_GROUP_ROWS", 4)  # 15 questions: groups of 4, 4, 4, 3
+        grouped = build_release_files(store, config, ReleaseOptions()).files
+        monkeypatch.setattr(ParquetBuilder.__init__, "__defaults__", (3,))
+        regrouped = build_release_files(store, config, ReleaseOptions()).files
     finally:
         store.close()
-    assert TableBuilder(QUESTIONS_SCHEMA).batch_rows == 2
+    assert ParquetBuilder(QUESTIONS_SCHEMA).batch_rows == 3
     assert batched == whole
+    assert regrouped == grouped
+    questions = pq.ParquetFile(io.BytesIO(grouped["data/questions.parquet"]))
+    assert [questions.metadata.row_group(i).num_rows for i in range(questions.num_row_groups)] == [4, 4, 4, 3]
+    assert questions.read().equals(read_parquet(whole["data/questions.parquet"]))
+    assert sort_questions(questions.read()).equals(questions.read())  # release order, streamed from SQLite
