@@ -18,7 +18,7 @@ from pipeline.release.folder import ReleaseExistsError
 from pipeline.release.tables import QUESTIONS_SCHEMA, ParquetBuilder, read_parquet, sort_questions
 from pipeline.release.verify import verify_folder
 from pipeline.store import open_store
-from schemas.records import Question
+from schemas.records import ActionCandidate, Question
 from tests.support.release_data import change_actions, declare, make_workspace
 
 
@@ -196,6 +196,20 @@ def test_a_workspace_without_questions_is_not_released(tmp_path: Path) -> None:
     with pytest.raises(EmptyReleaseError, match="no assembled questions"):
         build_release(releases, "0.1.0")
     assert not list((workspace / "releases").glob("**/manifest.json"))
+
+
+def test_a_question_naming_a_missing_candidate_is_declared(tmp_path: Path) -> None:
+    """The candidates table is filtered to what the questions use; a candidate gone from the
+    store is counted as an invariant break in the manifest's warnings, not silently absent."""
+    store = open_store(make_workspace(tmp_path, scenarios=2))
+    try:
+        gone = store.all(ActionCandidate)[0].id
+        store.delete(ActionCandidate, [gone])
+        content = build_release_files(store, load_config("demo"), ReleaseOptions())
+    finally:
+        store.close()
+    assert content.warnings == {"invariant.unknown_candidate": 1}
+    assert content.rows["data/candidates.parquet"] == 39
 
 
 def test_tables_built_in_small_batches_give_the_same_bytes(

@@ -56,6 +56,16 @@ def test_all_is_ordered_by_id(tmp_path: Path) -> None:
     assert [p.id for p in store.all(Post)] == ["a", "b", "c"]
 
 
+def test_iter_orders_by_fields_then_id(tmp_path: Path) -> None:
+    """The release builder reads questions in release order from SQLite, not by sorting them."""
+    store = open_store(tmp_path)
+    store.put([post("a", title="z"), post("b", title="y"), post("c", title="z"), post("d", title="x")])
+    assert [p.id for p in store.iter(Post, chunk=2, order_by=("title",))] == ["d", "b", "a", "c"]
+    assert [p.id for p in store.iter(Post)] == ["a", "b", "c", "d"]
+    with pytest.raises(ValueError, match="no field nope"):
+        list(store.iter(Post, order_by=("nope",)))
+
+
 def test_every_record_type_of_schemas_has_one_declared_table(tmp_path: Path) -> None:
     """The registry in schemas/tables.py covers every stored type, so no import is needed to
     read any table; and a type left out gets a clear error, not a silent new table."""
