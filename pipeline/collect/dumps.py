@@ -24,16 +24,25 @@ import orjson
 
 from pipeline.collect.posts import (
     BAD_SUBMISSION,
+    DELETED_CATEGORIES,
+    LONGEST_MARKER,
+    SET_POST_DICT,
+    SET_POST_EXTRA,
+    SET_POST_FIELDS_SET,
+    SET_POST_PRIVATE,
     STORE_BATCH,
+    SUBMISSION_KEYS,
+    SUBMISSION_VALUES,
     CollectReport,
     PostRow,
+    removal_flags,
     store_post_rows,
     store_posts,
     submission_fields,
     trusted_post,
 )
 from pipeline.collect.shards import ShardWriter, read_shard
-from pipeline.privacy import author_salt
+from pipeline.privacy import UNKNOWN_AUTHORS, AuthorHasher, author_salt
 from pipeline.sources.dump import DumpPart, PartLines, Span, parse_line, resolve_dump, whole_file
 from pipeline.sources.scope import Scope
 from schemas.records import Post
@@ -56,6 +65,10 @@ class DumpScan:
     scope: Scope
     salt: str
     retrieved_at: int
+    authors: AuthorHasher = field(init=False, repr=False, compare=False)  # the salt's, for every read
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "authors", AuthorHasher(self.salt))
 
     def scan(self, block: list[bytes], line_no: int, name: str, report: CollectReport) -> list[Post]:
         """Like ``scan_span`` on separate lines (a line joined across a part edge)."""
@@ -72,7 +85,11 @@ class DumpScan:
         """
         loads, bad_json = orjson.loads, orjson.JSONDecodeError
         subreddits, start, end = self.scope.subreddits, self.scope.start_ts, self.scope.end_ts
-        source, salt, now = f"dump:{name}", self.salt, self.retrieved_at
+        source, salt, now, authors = f"dump:{name}", self.salt, self.retrieved_at, self.authors
+        pick, salted, unknown_authors = SUBMISSION_VALUES, authors.salted, UNKNOWN_AUTHORS
+        longest_marker, deleted_categories = LONGEST_MARKER, DELETED_CATEGORIES
+        new, set_dict, set_fields_set = object.__new__, SET_POST_DICT, SET_POST_FIELDS_SET
+        set_extra, set_private, keys = SET_POST_EXTRA, SET_POST_PRIVATE, SUBMISSION_KEYS
         text, i, stop = span
         find, view = text.find, memoryview(text)
         kept: list[Post] = []
@@ -111,7 +128,46 @@ class DumpScan:
                 if not start <= created <= end:
                     wrong_date += 1
                     continue
-                kept.append(trusted_post(submission_fields(data, source, salt, now)))
+                # The kept line's Post, built in place: what trusted_post(submission_fields(...))
+                # builds, for a line whose values have their fields' types already (as every real
+                # dump line's have); any other line goes that way, with its conversions and errors.
+                try:
+                    post_id, title, selftext, score, num_comments, over_18, permalink, author = pick(data)
+                except KeyError:
+                    post_id = None
+                if not (type(post_id) is str and type(title) is str and type(selftext) is str
+                        and type(score) is int and type(num_comments) is int and type(over_18) is bool
+                        and type(permalink) is str):
+                    kept.append(trusted_post(submission_fields(data, source, salt, now, authors)))
+                    continue
+                category = data.get("removed_by_category") or ""
+                if type(category) is not str:
+                    category = str(category)
+                if len(selftext.strip()) > longest_marker:  # a body, no marker: spares hashing it
+                    deleted = category in deleted_categories
+                    removed = not deleted and category != ""
+                else:
+                    removed, deleted = removal_flags(data, selftext)
+                if type(author) is str and salted is not None and author not in unknown_authors:
+                    hasher = salted()
+                    hasher.update(author.encode())  # no lone surrogates: orjson refuses them
+                    author_hash: str | None = "a_" + hasher.hexdigest()[:20]
+                else:  # the one value here that can raise (no name, a salt that cannot be encoded)
+                    author_hash = authors(author)
+                post: Post = new(Post)
+                set_dict(post, {
+                    "id": post_id.removeprefix("t3_"), "subreddit": subreddit, "created_utc": created,
+                    "title": title, "selftext": selftext, "score": score, "num_comments": num_comments,
+                    "over_18": over_18, "permalink": permalink,
+                    "url": f"https://www.reddit.com{permalink}" if permalink.startswith("/")
+                    else str(data.get("url") or ""),
+                    "author_hash": author_hash, "removed": removed, "deleted": deleted, "source": source,
+                    "retrieved_at": now, "domain_hint": None,
+                })
+                set_fields_set(post, keys.copy())
+                set_extra(post, None)
+                set_private(post, None)
+                kept.append(post)
             except BAD_SUBMISSION as exc:
                 report.add_malformed(name, line_no, f"bad submission: {exc!r}")
         view.release()

@@ -9,11 +9,13 @@ removed, and leaves unchanged posts untouched. Running any collect again stores 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 import orjson  # a dependency of Prefect; parses stored post text without validating it again
+from pydantic import BaseModel
 
 from pipeline.hashing import content_id
 from pipeline.privacy import hash_author
@@ -30,6 +32,7 @@ STAGE = "collect"
 REMOVED_MARKERS = {"[removed]", "[removed by reddit]"}
 DELETED_MARKERS = {"[deleted]"}
 DELETED_CATEGORIES = {"deleted", "author"}
+LONGEST_MARKER = max(map(len, REMOVED_MARKERS | DELETED_MARKERS))
 MAX_MALFORMED_REPORTED = 1000
 STORE_BATCH = 500
 # What a malformed submission raises while it is mapped (pydantic's ValidationError is a ValueError).
@@ -84,33 +87,53 @@ def removal_flags(data: dict[str, Any], selftext: str) -> tuple[bool, bool]:
     reading of Reddit's deletion signs, for collected posts and rehydrated releases alike."""
     category = str(data.get("removed_by_category") or "")
     marker = selftext.strip()
+    if len(marker) > LONGEST_MARKER:  # a body, not a marker: spares hashing all of it to ask the sets
+        deleted = category in DELETED_CATEGORIES
+        return not deleted and bool(category), deleted
     deleted = marker in DELETED_MARKERS or category in DELETED_CATEGORIES
     removed = not deleted and (marker in REMOVED_MARKERS or bool(category))
     return removed, deleted
 
 
-def submission_fields(data: dict[str, Any], source: str, salt: str, retrieved_at: int) -> dict[str, Any]:
+def submission_fields(
+    data: dict[str, Any], source: str, salt: str, retrieved_at: int,
+    authors: Callable[[Any], str | None] | None = None,
+) -> dict[str, Any]:
     """A Reddit submission (API or dump) as Post fields, each converted to its field's type.
 
-    The author is hashed here, so a raw name never leaves this module. A malformed
-    submission raises one of ``BAD_SUBMISSION``.
+    The author is hashed here (by ``authors``, an ``AuthorHasher`` of ``salt``, when given),
+    so a raw name never leaves this module. A malformed submission raises one of
+    ``BAD_SUBMISSION``. Values that already have their field's type are taken as they are
+    (a dump read maps every kept post: the conversions were a quarter of its cost); the
+    values, and the first error a malformed submission raises, are those of converting each.
     """
     get = data.get
-    selftext = str(get("selftext") or "")
-    permalink = str(get("permalink") or "")
+    selftext = get("selftext") or ""
+    if type(selftext) is not str:
+        selftext = str(selftext)
+    permalink = get("permalink") or ""
+    if type(permalink) is not str:
+        permalink = str(permalink)
     removed, deleted = removal_flags(data, selftext)
+    post_id = data["id"]
+    subreddit = data["subreddit"]
+    created = data["created_utc"]
+    title = get("title") or ""
+    score = get("score") or 0
+    num_comments = get("num_comments") or 0
+    over_18 = get("over_18", False)
     return {
-        "id": str(data["id"]).removeprefix("t3_"),
-        "subreddit": str(data["subreddit"]),
-        "created_utc": created if type(created := data["created_utc"]) is int else int(float(created)),
-        "title": str(get("title") or ""),
+        "id": (post_id if type(post_id) is str else str(post_id)).removeprefix("t3_"),
+        "subreddit": subreddit if type(subreddit) is str else str(subreddit),
+        "created_utc": created if type(created) is int else int(float(created)),
+        "title": title if type(title) is str else str(title),
         "selftext": selftext,
-        "score": int(get("score") or 0),
-        "num_comments": int(get("num_comments") or 0),
-        "over_18": bool(get("over_18", False)),
+        "score": score if type(score) is int else int(score),
+        "num_comments": num_comments if type(num_comments) is int else int(num_comments),
+        "over_18": over_18 if type(over_18) is bool else bool(over_18),
         "permalink": permalink,
         "url": f"https://www.reddit.com{permalink}" if permalink.startswith("/") else str(get("url") or ""),
-        "author_hash": hash_author(get("author"), salt),
+        "author_hash": hash_author(get("author"), salt) if authors is None else authors(get("author")),
         "removed": removed,
         "deleted": deleted,
         "source": source,
@@ -124,6 +147,20 @@ def post_from_submission(data: dict[str, Any], source: str, salt: str, retrieved
 
 
 _new, _set = object.__new__, object.__setattr__
+# A Post's four slots, set directly (what ``object.__setattr__`` finds by name, per call).
+_SLOTS = BaseModel.__dict__
+SET_POST_DICT: Callable[[Post, dict[str, Any]], None] = _SLOTS["__dict__"].__set__
+SET_POST_FIELDS_SET: Callable[[Post, set[str]], None] = _SLOTS["__pydantic_fields_set__"].__set__
+SET_POST_EXTRA: Callable[[Post, None], None] = _SLOTS["__pydantic_extra__"].__set__
+SET_POST_PRIVATE: Callable[[Post, None], None] = _SLOTS["__pydantic_private__"].__set__
+SUBMISSION_KEYS = {
+    "id", "subreddit", "created_utc", "title", "selftext", "score", "num_comments", "over_18",
+    "permalink", "url", "author_hash", "removed", "deleted", "source", "retrieved_at",
+}
+"""The fields ``submission_fields`` gives: a trusted post's fields-set (copy it for each post)."""
+SUBMISSION_VALUES = itemgetter(
+    "id", "title", "selftext", "score", "num_comments", "over_18", "permalink", "author")
+"""The raw values a dump line's Post is made of, fetched in one call (KeyError if one is missing)."""
 
 
 def trusted_post(fields: dict[str, Any]) -> Post:
@@ -136,11 +173,11 @@ def trusted_post(fields: dict[str, Any]) -> Post:
     takes ``fields`` as its own ``__dict__`` (no copy): pass a dict nothing else holds.
     """
     post: Post = _new(Post)
-    _set(post, "__pydantic_fields_set__", set(fields))
+    SET_POST_FIELDS_SET(post, set(fields))
     fields["domain_hint"] = None
-    _set(post, "__dict__", fields)
-    _set(post, "__pydantic_extra__", None)
-    _set(post, "__pydantic_private__", None)
+    SET_POST_DICT(post, fields)
+    SET_POST_EXTRA(post, None)
+    SET_POST_PRIVATE(post, None)
     return post
 
 

@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
+import pickle
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from pipeline.collect.dumps import DumpMerger, dump_scan, merge_shards, read_part_to_shard
-from pipeline.collect.posts import store_post_rows, stored_post, submission_fields, trusted_post
+from pipeline.collect.dumps import DumpMerger, DumpScan, dump_scan, merge_shards, read_part_to_shard
+from pipeline.collect.posts import (
+    BAD_SUBMISSION,
+    store_post_rows,
+    stored_post,
+    submission_fields,
+    trusted_post,
+)
 from pipeline.config import load_config
 from pipeline.context import StageContext
+from pipeline.privacy import AuthorHasher, hash_author
 from pipeline.sources.dump import plan_parts
+from pipeline.sources.scope import Scope
 from pipeline.stages.collect import CollectReport, collect_dumps, post_from_submission, store_posts
 from schemas.collect import PostRevision
 from schemas.records import Post
@@ -186,3 +197,89 @@ def test_posts_stored_from_their_text_match_posts_stored_as_records(tmp_path: Pa
     finally:
         as_posts.close()
         as_rows.close()
+
+
+@pytest.mark.parametrize("name", [
+    "someone", "Ünïcødé_名前", "", "[deleted]", "[removed]", None, 12345, 1.5, True, ["x"], {"a": 1},
+])
+@pytest.mark.parametrize("salt", ["salt", "f" * 64, "s\udc80lt"])
+def test_author_hasher_hashes_as_hash_author(name: object, salt: str) -> None:
+    def outcome(fn: Callable[[], object]) -> object:
+        try:
+            return fn()
+        except Exception as exc:  # the same error, word for word, is part of the same result
+            return repr(exc)
+
+    hasher = AuthorHasher(salt)
+    expected = outcome(lambda: hash_author(name, salt))  # type: ignore[arg-type]
+    assert outcome(lambda: hasher(name)) == expected
+    assert outcome(lambda: pickle.loads(pickle.dumps(hasher))(name)) == expected
+
+
+def _dump_line_variants() -> list[dict[str, object]]:
+    """Submissions as dumps give them, and every way a value can be off its field's type."""
+    base = submission(7, "AskHR")
+    changes: list[dict[str, object]] = [
+        {}, {"id": "t3_abc"},
+        {"selftext": "[deleted]", "author": "[deleted]", "removed_by_category": "deleted"},
+        {"selftext": "  [removed]\n"}, {"selftext": "[removed by reddit]"},
+        {"selftext": "[deleted]" + " " * 40},
+        {"selftext": " " * 30 + "[deleted]"}, {"removed_by_category": "moderator"},
+        {"removed_by_category": "author"}, {"removed_by_category": 3}, {"removed_by_category": ""},
+        {"selftext": "", "title": ""}, {"selftext": "x" * 5000 + "  "}, {"author": None}, {"author": ""},
+        {"author": 42}, {"author": ["x"]}, {"author": "Ünïcødé"}, {"permalink": "", "url": "https://x.example/a"},
+        {"permalink": "r/x/no-slash", "url": None}, {"score": 0, "num_comments": 0, "over_18": True},
+        {"score": None}, {"score": "7"}, {"score": "abc"}, {"score": 1.9}, {"score": True},
+        {"num_comments": []}, {"over_18": 1}, {"over_18": None}, {"title": None}, {"title": 5},
+        {"selftext": None}, {"selftext": 3}, {"permalink": None}, {"id": 123},
+        {"created_utc": "1600000000.9"},
+    ]
+    variants = [{**base, **change} for change in changes]
+    for key in ("id", "title", "selftext", "score", "num_comments", "over_18", "permalink", "author",
+                "url", "removed_by_category"):
+        variants.append({k: v for k, v in base.items() if k != key})
+    return variants
+
+
+def _reference_post(data: dict[str, Any], source: str, salt: str, at: int) -> Post:
+    """The plain mapping, each value converted, validated (what the fast paths must equal)."""
+    get = data.get
+    selftext, permalink = str(get("selftext") or ""), str(get("permalink") or "")
+    category, marker = str(get("removed_by_category") or ""), selftext.strip()
+    deleted = marker in {"[deleted]"} or category in {"deleted", "author"}
+    removed = not deleted and (marker in {"[removed]", "[removed by reddit]"} or bool(category))
+    return Post(
+        id=str(data["id"]).removeprefix("t3_"), subreddit=str(data["subreddit"]),
+        created_utc=c if type(c := data["created_utc"]) is int else int(float(c)),
+        title=str(get("title") or ""), selftext=selftext, score=int(get("score") or 0),
+        num_comments=int(get("num_comments") or 0), over_18=bool(get("over_18", False)),
+        permalink=permalink,
+        url=f"https://www.reddit.com{permalink}" if permalink.startswith("/") else str(get("url") or ""),
+        author_hash=hash_author(get("author"), salt), removed=removed, deleted=deleted, source=source,
+        retrieved_at=at,
+    )
+
+
+def test_kept_dump_posts_equal_validated_posts() -> None:
+    """The reader builds kept posts in place, unvalidated, and submission_fields takes typed values
+    as they are: each post equals the plain mapping's validated Post, or the line is reported with
+    the error that mapping raises."""
+    scan = DumpScan(Scope(None, 0, 2**40), "salt", 5)
+    for data in _dump_line_variants():
+        report = CollectReport()
+        kept = scan.scan([json.dumps(data).encode()], 10, "d.zst", report)
+        try:
+            validated = _reference_post(data, "dump:d.zst", "salt", 5)
+        except BAD_SUBMISSION as exc:
+            assert kept == [] and report.malformed == [("d.zst", 11, f"bad submission: {exc!r}")], data
+            with pytest.raises(type(exc)):
+                post_from_submission(data, "dump:d.zst", "salt", 5)
+            continue
+        assert len(kept) == 1 and report.malformed == [], data
+        assert post_from_submission(data, "dump:d.zst", "salt", 5) == validated
+        post = kept[0]
+        assert post == validated and post.model_dump_json() == validated.model_dump_json(), data
+        assert post.model_fields_set == validated.model_fields_set, data
+        hint = {"domain_hint": "x"}
+        assert post.model_copy(update=hint) == validated.model_copy(update=hint)
+        assert Post.model_validate(post.model_dump()) == post
