@@ -40,7 +40,7 @@ class StageContext:
         store = open_store(workspace)
         prior = 0.0
         if config.budget_total_usd is not None:  # only then is the whole call history read
-            prior = sum(c.cost_usd for c in paid_calls(store.all(LLMCall)))
+            prior = sum(c.cost_usd for c in paid_calls(store.iter(LLMCall)))
         return cls(
             config=config,
             workspace=workspace,

@@ -22,6 +22,7 @@ from pipeline.context import StageContext
 from pipeline.engine import UNBOUNDED, stream_units
 from pipeline.hashing import content_id
 from pipeline.llm.client import InvalidOutputError
+from pipeline.llm.report import CallTotals
 from pipeline.llm.types import RequestRejectedError, RetryableError
 from pipeline.stage import ModelStage, Outcome, Stage, StageStats
 from schemas.records import LLMCall, StageRun
@@ -47,24 +48,20 @@ class CallCounter:
     def __init__(self, stats: StageStats, run_id: str) -> None:
         self.stats = stats
         self.run_id = run_id
-        self._seen: set[str] = set()
+        self._totals = CallTotals()
         self._lock = threading.Lock()
 
     def __call__(self, call: LLMCall) -> None:
-        """Count one call record of this stage and run."""
+        """Count one call record of this stage and run (an answer re-marked invalid is the
+        same request: its second record replaces the first)."""
         if call.stage != self.stats.stage or call.run_id != self.run_id:
             return
         with self._lock:
-            if call.id in self._seen:
-                return  # an answer re-marked invalid is the same request
-            self._seen.add(call.id)
-            if call.cached:
-                self.stats.cached += 1
-                return
-            self.stats.requests += 1
-            self.stats.tokens_in += call.tokens_in
-            self.stats.tokens_out += call.tokens_out
-            self.stats.cost_usd += call.cost_usd
+            totals = self._totals
+            totals.add(call)
+            self.stats.requests, self.stats.cached = totals.attempts, totals.cached
+            self.stats.tokens_in, self.stats.tokens_out = totals.tokens_in, totals.tokens_out
+            self.stats.cost_usd = totals.cost_usd
 
 
 def run_stage(ctx: StageContext, stage: Stage[Any], on_progress: Progress | None = None) -> StageStats:

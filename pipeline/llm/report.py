@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import re
 import threading
-from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable
-from typing import Any
+from collections import Counter, OrderedDict, defaultdict
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
 
 from pipeline.store import Store
 from schemas.batch import BatchJob
@@ -64,18 +65,72 @@ def cost_by_model(calls: Iterable[LLMCall]) -> list[dict[str, Any]]:
     return [rows[k] for k in sorted(rows)]
 
 
-def paid_calls(calls: list[LLMCall]) -> list[LLMCall]:
+def paid_calls(calls: Iterable[LLMCall]) -> Iterator[LLMCall]:
     """The calls a provider billed: answered requests, not cache hits or failed attempts."""
-    return [c for c in calls if not c.cached and c.outcome != "error"]
+    return (c for c in calls if not c.cached and c.outcome != "error")
 
 
-def cost_note(calls: list[LLMCall], budget_usd: float | None = None) -> str:
+RECENT_CALLS = 20_000  # far more records than requests in flight (a re-mark follows its answer)
+
+
+@dataclass
+class CallTotals:
+    """Running figures over call records, each record counted once even when written again.
+
+    An answer that fails its checks is written a second time under the same id, marked
+    invalid. Its first version is taken back before the second is added, so that only the
+    ``RECENT_CALLS`` most recent records need to be remembered, as a few numbers each:
+    keeping every record (as the progress note once did) grew with the build and made each
+    update cost a pass over all of them.
+    """
+
+    attempts: int = 0  # requests sent (answered or not), not cache hits
+    paid: int = 0  # answered requests: what a provider bills
+    cached: int = 0
+    failed: int = 0  # records whose outcome is not ok (failed attempts, invalid answers)
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cost_usd: float = 0.0
+    _recent: OrderedDict[str, CallFigures] = field(default_factory=OrderedDict, repr=False)
+
+    def add(self, call: LLMCall) -> None:
+        """Count one record (replacing its earlier version, if it was written before)."""
+        figures = CallFigures(call.cached, call.outcome, call.tokens_in, call.tokens_out, call.cost_usd)
+        previous = self._recent.pop(call.id, None)
+        if previous is not None:
+            self._apply(previous, -1)
+        self._apply(figures, 1)
+        self._recent[call.id] = figures
+        if len(self._recent) > RECENT_CALLS:
+            self._recent.popitem(last=False)
+
+    def _apply(self, call: CallFigures, sign: int) -> None:
+        if call.outcome != "ok":
+            self.failed += sign
+        if call.cached:
+            self.cached += sign
+            return
+        self.attempts += sign
+        self.paid += sign * (call.outcome != "error")
+        self.tokens_in += sign * call.tokens_in
+        self.tokens_out += sign * call.tokens_out
+        self.cost_usd += sign * call.cost_usd
+
+
+class CallFigures(NamedTuple):
+    """What ``CallTotals`` counts of one record (and takes back if it is written again)."""
+
+    cached: bool
+    outcome: str
+    tokens_in: int
+    tokens_out: int
+    cost_usd: float
+
+
+def cost_note(totals: CallTotals, budget_usd: float | None = None) -> str:
     """One line for the progress display: money and tokens so far, failures, budget left."""
-    paid = paid_calls(calls)
-    cost = sum(c.cost_usd for c in paid)
-    tokens = sum(c.tokens_in + c.tokens_out for c in paid)
-    failed = sum(1 for c in calls if c.outcome != "ok")
-    text = f"${cost:.4f} · {tokens:,} tok · {len(paid)} paid · {failed} failed"
+    tokens = totals.tokens_in + totals.tokens_out
+    text = f"${totals.cost_usd:.4f} · {tokens:,} tok · {totals.paid} paid · {totals.failed} failed"
     if budget_usd is not None:
         text += f" · budget ${budget_usd:.2f}"
     return text
@@ -105,13 +160,13 @@ class CostMeter:
     def __init__(self, note: Callable[[str, str], None], budget_usd: float | None = None) -> None:
         self._note = note
         self.budget_usd = budget_usd
-        self._calls: dict[str, list[LLMCall]] = defaultdict(list)
+        self._totals: dict[str, CallTotals] = defaultdict(CallTotals)
         self._lock = threading.Lock()
 
     def __call__(self, call: LLMCall) -> None:
         """Add one call record and refresh its stage's note."""
         with self._lock:
-            calls = self._calls[call.stage]
-            calls.append(call)
-            text = cost_note(calls, self.budget_usd)
+            totals = self._totals[call.stage]
+            totals.add(call)
+            text = cost_note(totals, self.budget_usd)
         self._note(call.stage, text)
