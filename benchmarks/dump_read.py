@@ -144,6 +144,41 @@ def valact_reader(paths: list[str], scope: Scope = SCOPE) -> dict[str, Any]:
             "cpu_seconds": time.process_time() - cpu}
 
 
+def kept_post_cost(path: str, lines: int = 20_000, repeats: int = 15) -> dict[str, Any]:
+    """What a kept post costs the reader, without the noise of decompression: the first ``lines``
+    lines of ``path``, decompressed into memory once, scanned as the reader gets them (spans of
+    one decompressed chunk) with the project's scope and with one that keeps nothing, alternately;
+    the best CPU time of each, the difference divided by the kept posts."""
+    from pipeline.collect.posts import CollectReport
+    from pipeline.sources.dump import PartLines, Span
+
+    spans: list[Span] = []
+    count = 0
+    for text, start, end in PartLines(whole_file(Path(path))).spans():
+        spans.append(Span(bytes(text), start, end))
+        count += text.count(b"\n", start, end)
+        if count >= lines:
+            break
+
+    def scan(scope: Scope) -> tuple[float, int]:
+        reader, report, line_no, kept = DumpScan(scope, "bench-salt", 0), CollectReport(), 0, 0
+        cpu = time.process_time()
+        for span in spans:
+            posts, line_no = reader.scan_span(span, line_no, "bench", report)
+            kept += len(posts)
+        return time.process_time() - cpu, kept
+
+    best = {"in scope": float("inf"), "nothing": float("inf")}
+    kept = 0
+    for _ in range(repeats):
+        seconds, kept = scan(SCOPE)
+        best["in scope"] = min(best["in scope"], seconds)
+        best["nothing"] = min(best["nothing"], scan(NOTHING)[0])
+    return {"lines": count, "kept": kept, "seconds_in_scope": best["in scope"],
+            "seconds_nothing": best["nothing"], "us_per_line": best["nothing"] / count * 1e6,
+            "us_per_kept_post": (best["in scope"] - best["nothing"]) / kept * 1e6}
+
+
 def collect_cli(out: str, args: list[str]) -> None:
     """Run `valact collect ARGS` in this process; its own peak RSS goes to ``out``."""
     from flows.cli import main
@@ -272,6 +307,9 @@ def main() -> None:
     parser.add_argument("--measure", nargs="+", metavar=("MODE", "FILE"), help=argparse.SUPPRESS)
     parser.add_argument("--collect", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.measure and args.measure[0] == "kept-cost":
+        print(json.dumps(kept_post_cost(args.measure[1])))
+        return
     if args.measure:
         mode, *paths = args.measure
         scope = NOTHING if mode.endswith("-none") else SCOPE
@@ -296,6 +334,14 @@ def main() -> None:
     for mode, (key, label) in READER_ROWS.items():
         rows[key] = _median(runs[mode])
         show(label, rows[key])
+    paired = paired_ratios(runs)
+    for name, value in paired.items():
+        print(f"{name:<60} {value}", flush=True)
+    cost = child([__file__, "--measure", "kept-cost", str(files[0])])
+    if "error" not in cost:
+        print(f"kept post cost (in memory, {cost['lines']:,} lines, {cost['kept']:,} kept): "
+              f"{cost['us_per_kept_post']:.2f} us a kept post, {cost['us_per_line']:.2f} us a line read",
+              flush=True)
     if not args.no_collect:
         rows["collect single"] = collect(args.dir, files, "thread")
         show("valact collect, one process (2 files)", rows["collect single"])
@@ -320,7 +366,24 @@ def main() -> None:
             rows["plain loop (default window)"] = measure("plain", [copy])
             show("datatrove JsonlReader (file 1, default window)", rows["datatrove"])
             show("plain loop (file 1, default window)", rows["plain loop (default window)"])
-    print(json.dumps({"posts": posts, "ratios": ratios(rows), "rows": rows}, indent=2))
+    print(json.dumps({"posts": posts, "ratios": {**ratios(rows), **paired}, "kept post cost": cost,
+                      "rows": rows, "reader runs": runs}, indent=2))
+
+
+def paired_ratios(runs: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+    """Reader vs plain loop per repeat (runs next to each other share the background load):
+    [median, min, max] over the repeats. On a shared machine the median rows alone can pair a
+    quiet run with a busy one."""
+    out: dict[str, Any] = {}
+    for suffix in ("", "-none"):
+        for unit in ("seconds", "cpu_seconds"):
+            plain, valact = runs["plain" + suffix], runs["valact" + suffix]
+            pairs = [p[unit] / v[unit] for p, v in zip(plain, valact, strict=True) if unit in p and unit in v]
+            if pairs:
+                kind = "cpu" if unit == "cpu_seconds" else "wall"
+                name = f"valact reader / plain loop{', nothing kept' if suffix else ''} ({kind}, per repeat)"
+                out[name] = [round(statistics.median(pairs), 3), round(min(pairs), 3), round(max(pairs), 3)]
+    return out
 
 
 def _median(runs: list[dict[str, Any]]) -> dict[str, Any]:
