@@ -130,10 +130,13 @@ class OpenAIProvider:
         if not self._async:
             size = min(POOL_SIZE, self._max_connections)
             limits = sdk_httpx.Limits(max_connections=size, max_keepalive_connections=size)
+            # One TLS context for every pool: each client would otherwise parse the CA bundle
+            # into its own (~0.9 MB each, 29 MB for the 32 pools of one alias).
+            tls = sdk_httpx.create_ssl_context()
             self._async = [
                 openai.AsyncOpenAI(
                     **self._settings,  # type: ignore[arg-type]
-                    http_client=openai.DefaultAsyncHttpxClient(limits=limits),
+                    http_client=openai.DefaultAsyncHttpxClient(limits=limits, verify=tls),
                 )
                 for _ in range(max(1, -(-self._max_connections // size)))
             ]
