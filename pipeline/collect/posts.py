@@ -95,6 +95,11 @@ def removal_flags(data: dict[str, Any], selftext: str) -> tuple[bool, bool]:
     return removed, deleted
 
 
+def submission_url(permalink: str, data: dict[str, Any]) -> str:
+    """The post's Reddit URL from its permalink; the submission's own ``url`` without one."""
+    return f"https://www.reddit.com{permalink}" if permalink.startswith("/") else str(data.get("url") or "")
+
+
 def submission_fields(
     data: dict[str, Any], source: str, salt: str, retrieved_at: int,
     authors: Callable[[Any], str | None] | None = None,
@@ -132,7 +137,7 @@ def submission_fields(
         "num_comments": num_comments if type(num_comments) is int else int(num_comments),
         "over_18": over_18 if type(over_18) is bool else bool(over_18),
         "permalink": permalink,
-        "url": f"https://www.reddit.com{permalink}" if permalink.startswith("/") else str(get("url") or ""),
+        "url": submission_url(permalink, data),
         "author_hash": hash_author(get("author"), salt) if authors is None else authors(get("author")),
         "removed": removed,
         "deleted": deleted,
@@ -146,18 +151,18 @@ def post_from_submission(data: dict[str, Any], source: str, salt: str, retrieved
     return Post(**submission_fields(data, source, salt, retrieved_at))
 
 
-_new, _set = object.__new__, object.__setattr__
+_new = object.__new__
 # A Post's four slots, set directly (what ``object.__setattr__`` finds by name, per call).
 _SLOTS = BaseModel.__dict__
-SET_POST_DICT: Callable[[Post, dict[str, Any]], None] = _SLOTS["__dict__"].__set__
-SET_POST_FIELDS_SET: Callable[[Post, set[str]], None] = _SLOTS["__pydantic_fields_set__"].__set__
-SET_POST_EXTRA: Callable[[Post, None], None] = _SLOTS["__pydantic_extra__"].__set__
-SET_POST_PRIVATE: Callable[[Post, None], None] = _SLOTS["__pydantic_private__"].__set__
+_SET_DICT: Callable[[Post, dict[str, Any]], None] = _SLOTS["__dict__"].__set__
+_SET_FIELDS_SET: Callable[[Post, set[str]], None] = _SLOTS["__pydantic_fields_set__"].__set__
+_SET_EXTRA: Callable[[Post, None], None] = _SLOTS["__pydantic_extra__"].__set__
+_SET_PRIVATE: Callable[[Post, None], None] = _SLOTS["__pydantic_private__"].__set__
 SUBMISSION_KEYS = {
     "id", "subreddit", "created_utc", "title", "selftext", "score", "num_comments", "over_18",
     "permalink", "url", "author_hash", "removed", "deleted", "source", "retrieved_at",
 }
-"""The fields ``submission_fields`` gives: a trusted post's fields-set (copy it for each post)."""
+"""The fields ``submission_fields`` gives: a trusted post's fields-set (copied for each post)."""
 SUBMISSION_VALUES = itemgetter(
     "id", "title", "selftext", "score", "num_comments", "over_18", "permalink", "author")
 """The raw values a dump line's Post is made of, fetched in one call (KeyError if one is missing)."""
@@ -172,13 +177,8 @@ def trusted_post(fields: dict[str, Any]) -> Post:
     no extras) in a quarter of the time; the unit tests check the two are equal. The post
     takes ``fields`` as its own ``__dict__`` (no copy): pass a dict nothing else holds.
     """
-    post: Post = _new(Post)
-    SET_POST_FIELDS_SET(post, set(fields))
     fields["domain_hint"] = None
-    SET_POST_DICT(post, fields)
-    SET_POST_EXTRA(post, None)
-    SET_POST_PRIVATE(post, None)
-    return post
+    return _unvalidated_post(fields, SUBMISSION_KEYS.copy())
 
 
 def stored_post(text: str | bytes) -> Post:
@@ -191,11 +191,16 @@ def stored_post(text: str | bytes) -> Post:
     Not for text from anywhere else.
     """
     fields = orjson.loads(text)
+    return _unvalidated_post(fields, set(fields))
+
+
+def _unvalidated_post(fields: dict[str, Any], fields_set: set[str]) -> Post:
+    """A Post holding ``fields`` as its own ``__dict__``: what validation would set, unchecked."""
     post: Post = _new(Post)
-    _set(post, "__pydantic_fields_set__", set(fields))
-    _set(post, "__dict__", fields)
-    _set(post, "__pydantic_extra__", None)
-    _set(post, "__pydantic_private__", None)
+    _SET_FIELDS_SET(post, fields_set)
+    _SET_DICT(post, fields)
+    _SET_EXTRA(post, None)
+    _SET_PRIVATE(post, None)
     return post
 
 
