@@ -179,13 +179,15 @@ class PartResult:
     error: str | None
     shard: str | None = None
     posts: int = 0
-    cpu_seconds: float = 0.0  # CPU time of the reading thread: what the part cost its worker
+    cpu_seconds: float = 0.0  # CPU time of the reading and decompressing threads: the part's cost
 
 
-def read_part(part: DumpPart, scan: DumpScan, sink: Callable[[list[Post]], None]) -> PartResult:
-    """Read one part, handing its kept posts to ``sink`` a block at a time."""
+def read_part(part: DumpPart, scan: DumpScan, sink: Callable[[list[Post]], None],
+              prefetch: bool = True) -> PartResult:
+    """Read one part, handing its kept posts to ``sink`` a block at a time (``prefetch``: see
+    ``PartLines``)."""
     cpu = time.thread_time()
-    lines = PartLines(part)
+    lines = PartLines(part, prefetch)
     report = CollectReport()
     line_no = posts = 0
     for span in lines.spans():
@@ -194,15 +196,15 @@ def read_part(part: DumpPart, scan: DumpScan, sink: Callable[[list[Post]], None]
             posts += len(kept)
             sink(kept)
     return PartResult(part, report, line_no, lines.head, lines.tail, lines.error, posts=posts,
-                      cpu_seconds=time.thread_time() - cpu)
+                      cpu_seconds=time.thread_time() - cpu + lines.decompress_cpu_seconds)
 
 
-def read_part_to_shard(part: DumpPart, scan: DumpScan, shard_dir: str) -> PartResult:
+def read_part_to_shard(part: DumpPart, scan: DumpScan, shard_dir: str, prefetch: bool = True) -> PartResult:
     """Read one part into its own shard file: needs no store, so it runs on any worker."""
     path = Path(shard_dir) / f"{part.file_index:05d}-{part.part_index:05d}.sqlite"
     writer = ShardWriter(path)
     try:
-        result = read_part(part, scan, writer.add)
+        result = read_part(part, scan, writer.add, prefetch)
     finally:
         writer.close()
     result.shard = str(path)

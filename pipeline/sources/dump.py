@@ -28,7 +28,7 @@ from typing import IO, Any, NamedTuple
 import orjson  # a dependency of Prefect; parses dump lines several times faster than json
 import zstandard
 
-from pipeline.sources.prefetch import prefetched
+from pipeline.sources.prefetch import Prefetched
 from pipeline.sources.zstd_frames import zstd_frames
 
 BUILTIN_DEMO = "builtin:demo"
@@ -156,15 +156,7 @@ def _zstd_chunks(compressed: Iterator[bytes]) -> Iterator[bytes]:
 
 
 def text_chunks(part: DumpPart) -> Iterator[bytes]:
-    """The decompressed bytes of one part, a chunk at a time, by the file's suffix.
-
-    Decompression runs a few chunks ahead in a thread (``prefetched``): it releases the GIL,
-    so it overlaps the caller's parsing instead of taking turns with it.
-    """
-    return prefetched(lambda: _decompressed(part))
-
-
-def _decompressed(part: DumpPart) -> Iterator[bytes]:
+    """The decompressed bytes of one part, a chunk at a time, by the file's suffix."""
     path = Path(part.path)
     with path.open("rb") as raw:
         if path.suffix == ".zst":
@@ -199,14 +191,21 @@ class PartLines:
     blocks yielded (blank ones included), which is how line numbers continue into the next
     part; ``spans()`` leaves it to its caller, which walks every line anyway (counting the
     newlines again would cost a tenth of the read).
+
+    With ``prefetch``, decompression runs a few chunks ahead in a thread (it releases the
+    GIL, so it overlaps the caller's parsing instead of taking turns with it), and
+    ``decompress_cpu_seconds`` is what that thread spent. Without it (a worker that already
+    has a core per task) everything runs in the caller's thread.
     """
 
-    def __init__(self, part: DumpPart) -> None:
+    def __init__(self, part: DumpPart, prefetch: bool = True) -> None:
         self.part = part
+        self.prefetch = prefetch
         self.head: bytes | None = None
         self.tail = b""
         self.lines = 0
         self.error: str | None = None
+        self.decompress_cpu_seconds = 0.0
 
     def spans(self) -> Iterator[Span]:
         """Every complete line in order, a decompressed chunk at a time.
@@ -216,8 +215,9 @@ class PartLines:
         """
         carry = b""
         need_head = not self.part.first
+        ahead = Prefetched(lambda: text_chunks(self.part)) if self.prefetch else None
         try:
-            for chunk in text_chunks(self.part):
+            for chunk in ahead if ahead is not None else text_chunks(self.part):
                 first = chunk.find(b"\n")
                 if first < 0:
                     carry += chunk
@@ -236,6 +236,8 @@ class PartLines:
         except (TruncatedStreamError, *STREAM_ERRORS) as exc:
             self.error = f"compressed stream unreadable after this point: {exc}"
             return
+        finally:
+            self.decompress_cpu_seconds = ahead.cpu_seconds if ahead is not None else 0.0
         self.tail = carry
 
     def __iter__(self) -> Iterator[list[bytes]]:

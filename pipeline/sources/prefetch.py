@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 from collections.abc import Callable, Generator, Iterator
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 T = TypeVar("T")
 
@@ -31,45 +32,64 @@ class _End:
         self.error = error
 
 
-def prefetched(make: Callable[[], Iterator[T]], depth: int = DEPTH) -> Generator[T, None, None]:
-    """The items of ``make()`` (called in the producer thread), produced up to ``depth`` ahead."""
-    items: queue.Queue[T | _End] = queue.Queue(maxsize=depth)
-    stop = threading.Event()
+class Prefetched(Generic[T]):
+    """The items of ``make()`` (called in the producer thread), produced up to ``depth`` ahead.
 
-    def offer(message: T | _End) -> bool:
-        while not stop.is_set():
+    Iterate it once. Afterwards ``cpu_seconds`` is the CPU time the producer thread spent:
+    work the consumer's own thread time does not show.
+    """
+
+    def __init__(self, make: Callable[[], Iterator[T]], depth: int = DEPTH) -> None:
+        self.make, self.depth = make, depth
+        self.cpu_seconds = 0.0
+
+    def __iter__(self) -> Generator[T, None, None]:
+        items: queue.Queue[T | _End] = queue.Queue(maxsize=self.depth)
+        stop = threading.Event()
+
+        def offer(message: T | _End) -> bool:
+            while not stop.is_set():
+                try:
+                    items.put(message, timeout=_POLL)
+                    return True
+                except queue.Full:
+                    continue
+            return False
+
+        def produce() -> None:
+            cpu = time.thread_time()
             try:
-                items.put(message, timeout=_POLL)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def produce() -> None:
-        source = make()
-        try:
-            for item in source:
-                if not offer(item):
-                    return
-        except BaseException as exc:  # handed to the consumer, which raises it in its own thread
-            offer(_End(exc))
-            return
-        finally:
-            close = getattr(source, "close", None)
-            if close is not None:
-                close()
-        offer(_End(None))
-
-    producer = threading.Thread(target=produce, name="valact-prefetch", daemon=True)
-    producer.start()
-    try:
-        while True:
-            message = items.get()
-            if isinstance(message, _End):
-                if message.error is not None:
-                    raise message.error
+                source = self.make()
+                try:
+                    for item in source:
+                        if not offer(item):
+                            return
+                finally:
+                    close = getattr(source, "close", None)
+                    if close is not None:
+                        close()
+            except BaseException as exc:  # handed to the consumer, which raises it in its own thread
+                offer(_End(exc))
                 return
-            yield message
-    finally:
-        stop.set()
-        producer.join()
+            finally:
+                self.cpu_seconds = time.thread_time() - cpu
+            offer(_End(None))
+
+        producer = threading.Thread(target=produce, name="valact-prefetch", daemon=True)
+        producer.start()
+        try:
+            while True:
+                message = items.get()
+                if isinstance(message, _End):
+                    if message.error is not None:
+                        raise message.error
+                    return
+                yield message
+        finally:
+            stop.set()
+            producer.join()
+
+
+def prefetched(make: Callable[[], Iterator[T]], depth: int = DEPTH) -> Generator[T, None, None]:
+    """``Prefetched(make, depth)``'s items, for a caller that does not need its CPU time."""
+    return iter(Prefetched(make, depth))

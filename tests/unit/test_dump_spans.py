@@ -29,15 +29,17 @@ def _records() -> list[dict[str, object] | str]:
     return records
 
 
-def _read(path: Path) -> tuple[list[Post], CollectReport, int]:
+def _read(path: Path, prefetch: bool) -> tuple[list[Post], CollectReport, int]:
     posts: list[Post] = []
-    result = read_part(whole_file(path), DumpScan(EVERYTHING, "salt", 1), posts.extend)
+    result = read_part(whole_file(path), DumpScan(EVERYTHING, "salt", 1), posts.extend, prefetch)
     assert result.error is None
+    assert result.cpu_seconds > 0
     return posts, result.report, result.lines
 
 
+@pytest.mark.parametrize("prefetch", [True, False])
 @pytest.mark.parametrize("crlf", [False, True])
-def test_spans_read_what_read_dump_reads(tmp_path: Path, crlf: bool) -> None:
+def test_spans_read_what_read_dump_reads(tmp_path: Path, crlf: bool, prefetch: bool) -> None:
     text = b"".join(lines(_records()))
     if crlf:
         text = text.replace(b"\n", b"\r\n")
@@ -48,7 +50,7 @@ def test_spans_read_what_read_dump_reads(tmp_path: Path, crlf: bool) -> None:
     expected = list(read_dump(path))[:-1]  # the last line (no newline) is the part's tail, for the merger
     ids = [line.data["id"] for line in expected if line.data and "id" in line.data]
     for dump in (path, zst):
-        posts, report, count = _read(dump)
+        posts, report, count = _read(dump, prefetch)
         assert [p.id for p in posts] == ids
         assert [p.selftext for p in posts][5].startswith("long long")
         bad = [(n, e) for _, n, e in report.malformed]
@@ -62,8 +64,8 @@ def test_a_line_across_frames_and_parts_is_joined(tmp_path: Path) -> None:
     parts = plan_parts([path], min_part_bytes=1)
     assert len(parts) > 3
     rebuilt = b""
-    for part in parts:
-        reader = PartLines(part)
+    for k, part in enumerate(parts):
+        reader = PartLines(part, prefetch=k % 2 == 0)  # with and without decompressing ahead
         body = b""
         for span in reader.spans():
             assert span.text[span.end - 1:span.end] == b"\n"

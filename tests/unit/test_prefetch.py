@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from pipeline.sources.prefetch import prefetched
+from pipeline.sources.prefetch import Prefetched, prefetched
 
 
 def _prefetch_threads() -> list[threading.Thread]:
@@ -76,3 +76,14 @@ def test_at_most_depth_items_wait_ahead_of_the_reader() -> None:
     # the item taken, the 3 queued, and the one the producer holds while it waits for room
     assert produced == 1 + 3 + 1
     items.close()
+
+
+def test_the_producer_thread_cpu_time_is_kept() -> None:
+    def source() -> Iterator[int]:
+        yield sum(range(3_000_000))  # CPU spent in the producer thread only
+
+    ahead = Prefetched(source)
+    cpu = time.thread_time()
+    assert list(ahead) == [sum(range(3_000_000))]
+    assert ahead.cpu_seconds > 0
+    assert ahead.cpu_seconds > (time.thread_time() - cpu) / 2  # the consumer's own sum is about the same
