@@ -11,7 +11,8 @@ to that process alone:
 
 - plain loop: zstandard stream reader -> io.BufferedReader lines -> orjson -> the same scope
   check (subreddit, date), counting kept posts; the yardstick for valact's reader;
-- valact reader: ``read_part`` of every file (read, scope check, Post for each kept line);
+- valact reader: ``read_part`` of every file (read, scope check, Post for each kept line), as
+  collect runs it in one process: decompression a few chunks ahead in a second thread;
 - both again with a scope nothing is in: every line read and checked, no Post built, which
   separates the reading itself from the cost of the kept posts' records;
 - `valact collect` (the CLI, Prefect included) into a fresh workspace: one process, then
@@ -19,7 +20,9 @@ to that process alone:
   processes (so their peak RSS can be read), warmed up by importing the dump reader once;
   the rate uses the flow's own ``seconds`` (Prefect's start-up excluded), and the driver's
   RSS is the CLI process's; CPU seconds are the driver's (the flow's ``cpu_seconds``) and the
-  workers' (``parts_cpu_seconds``: each part's reading thread); then the same with 1 worker;
+  workers' (``parts_cpu_seconds``: each part's reading and decompressing threads), and when
+  the workers had read every part (``parts_read_seconds``: the rest is the driver storing the
+  last parts); then the same with 1 worker;
 - the driver's RSS of the Dask collect over 1, 2 and 4 files (each file the same size);
 - datatrove's JsonlReader (installed into a throwaway venv, not a valact dependency) on the
   first file; it cannot open the 2 GiB window, nor read Reddit's ``"media": null`` field, so
@@ -227,6 +230,7 @@ def collect(folder: Path, paths: list[Path], runner: str, cluster: Any = None) -
     if cluster is not None:
         result["worker_peak_rss_mb"] = [round(x) for x in cluster.worker_peak_rss_mb()]
         result["parts_cpu_seconds"] = report["parts_cpu_seconds"]
+        result["parts_read_seconds"] = report["parts_read_seconds"]
     return result
 
 
@@ -288,7 +292,8 @@ def show(label: str, result: dict[str, Any]) -> None:
     workers = f" workers {result['worker_peak_rss_mb']} MB" if "worker_peak_rss_mb" in result else ""
     cpu = f"  cpu {result['cpu_seconds']:.2f} s" if "cpu_seconds" in result else ""
     if "parts_cpu_seconds" in result:
-        cpu += f" (workers {result['parts_cpu_seconds']:.2f} s)"
+        cpu += (f" (workers {result['parts_cpu_seconds']:.2f} s;"
+                f" all read at {result['parts_read_seconds']:.2f} s)")
     print(f"{label:<44} {rate(result):>9,.0f} lines/s  {result['seconds']:>7.2f} s{cpu}  "
           f"kept {result['kept']:>7,}  rss {result['peak_rss_mb']:>5.0f} MB{workers}", flush=True)
 
@@ -411,6 +416,10 @@ def ratios(rows: dict[str, dict[str, Any]]) -> dict[str, float]:
         if reader.get("cpu_seconds") and plain.get("cpu_seconds"):  # what a busy machine cannot blur
             out[f"valact reader / plain loop{suffix} (cpu time)"] = round(
                 plain["cpu_seconds"] / reader["cpu_seconds"], 3)
+    two, one = rows.get("collect dask", {}), rows.get("collect dask 1 worker", {})
+    if two.get("parts_read_seconds") and one.get("parts_read_seconds"):  # the reading, before the last store
+        out["dask reading, 2 workers / 1 worker"] = round(
+            one["parts_read_seconds"] / two["parts_read_seconds"], 3)
     scaling = ("collect dask 1 files", "collect dask", "collect dask 4 files")
     drivers = [rows[k]["peak_rss_mb"] for k in scaling if "peak_rss_mb" in rows.get(k, {})]
     if len(drivers) == 3:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -74,6 +75,7 @@ def collect_dumps_task(ref: RunRef, specs: list[str] | None = None) -> dict[str,
 @flow(name="collect-dumps-parts")
 def dump_parts_flow(ref: RunRef, specs: list[str], part_mib: float) -> dict[str, Any]:
     """Send every part of every dump to the Dask workers; store the results in part order."""
+    started = time.time()
     ctx = context(ref)
     merger = dumps.DumpMerger(ctx, dumps.dump_scan(ctx))
     parts = plan_parts(dumps.dump_paths(ctx, specs), max(1, int(part_mib * 2**20)))
@@ -85,13 +87,11 @@ def dump_parts_flow(ref: RunRef, specs: list[str], part_mib: float) -> dict[str,
         futures = [client.submit(dumps.read_part_to_shard, part, merger.scan, str(folder), False, pure=False,
                                  key=f"dump-part-{ctx.run_id}-{part.file_index}-{part.part_index}")
                    for part in parts]
-        part_cpu: list[float] = []
-        report = dumps.merge_shards(merger, _in_order(futures, part_cpu))
+        reading = _PartsRead(started)
+        report = dumps.merge_shards(merger, _in_order(futures, reading))
     finally:
         dumps.remove_shards(folder)
-    # What reading the parts cost the workers, to set against the driver's own cpu_seconds.
-    return {**report.as_dict(), "parts": len(parts),
-            "parts_cpu_seconds": round(sum(part_cpu), 3)}
+    return {**report.as_dict(), "parts": len(parts), **reading.as_dict()}
 
 
 def _dask_client() -> Any:
@@ -103,12 +103,29 @@ def _dask_client() -> Any:
     return flow_run.task_runner.client
 
 
-def _in_order(futures: list[Any], part_cpu: list[float]) -> Iterator[dumps.PartResult]:
-    """Each future's result in submission order, released once taken (results stay small);
-    the CPU time each part cost its worker goes to ``part_cpu``."""
+@dataclass
+class _PartsRead:
+    """What reading the parts cost the workers (to set against the driver's own CPU time), and
+    when the last one was read: the rest of the run is the driver storing what was left."""
+
+    started: float
+    cpu_seconds: float = 0.0
+    last_read: float = 0.0
+
+    def add(self, result: dumps.PartResult) -> None:
+        self.cpu_seconds += result.cpu_seconds
+        self.last_read = max(self.last_read, result.finished_at)
+
+    def as_dict(self) -> dict[str, float]:
+        return {"parts_cpu_seconds": round(self.cpu_seconds, 3),
+                "parts_read_seconds": round(max(self.last_read - self.started, 0.0), 3)}
+
+
+def _in_order(futures: list[Any], reading: _PartsRead) -> Iterator[dumps.PartResult]:
+    """Each future's result in submission order, released once taken (results stay small)."""
     while futures:
         result: dumps.PartResult = futures.pop(0).result()
-        part_cpu.append(result.cpu_seconds)
+        reading.add(result)
         yield result
 
 

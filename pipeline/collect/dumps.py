@@ -180,6 +180,7 @@ class PartResult:
     shard: str | None = None
     posts: int = 0
     cpu_seconds: float = 0.0  # CPU time of the reading and decompressing threads: the part's cost
+    finished_at: float = 0.0  # epoch seconds (the reader's clock) when the part was read
 
 
 def read_part(part: DumpPart, scan: DumpScan, sink: Callable[[list[Post]], None],
@@ -196,7 +197,8 @@ def read_part(part: DumpPart, scan: DumpScan, sink: Callable[[list[Post]], None]
             posts += len(kept)
             sink(kept)
     return PartResult(part, report, line_no, lines.head, lines.tail, lines.error, posts=posts,
-                      cpu_seconds=time.thread_time() - cpu + lines.decompress_cpu_seconds)
+                      cpu_seconds=time.thread_time() - cpu + lines.decompress_cpu_seconds,
+                      finished_at=time.time())
 
 
 def read_part_to_shard(part: DumpPart, scan: DumpScan, shard_dir: str, prefetch: bool = True) -> PartResult:

@@ -73,6 +73,8 @@ def _assert_same(single: tuple[list[Path], dict[str, Any], Path], report: dict[s
     assert {k: report[k] for k in COMPARED} == {k: expected[k] for k in COMPARED}
     assert _stored(ws) == _stored(single_ws)
     assert report["parts"] > 3  # the framed dump went out in several parts
+    assert report["parts_cpu_seconds"] > 0  # the workers' reading, next to the driver's own CPU
+    assert 0 < report["parts_read_seconds"] <= report["seconds"]  # all read before the run ended
     assert not (ws / ".collect-shards").exists() or not any((ws / ".collect-shards").rglob("*.sqlite"))
     for file in ws.rglob("*"):
         if file.is_file():
