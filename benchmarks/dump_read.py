@@ -23,6 +23,9 @@ to that process alone:
   workers' (``parts_cpu_seconds``: each part's reading and decompressing threads), and when
   the workers had read every part (``parts_read_seconds``: the rest is the driver storing the
   last parts); then the same with 1 worker;
+- a worker's reading without Dask: each file read into a shard as a worker reads it, both
+  files in one process, then one file in each of 2 processes at once (how the reading
+  itself scales over the machine's cores, with no scheduler, Prefect or driver);
 - the driver's RSS of the Dask collect over 1, 2 and 4 files (each file the same size);
 - datatrove's JsonlReader (installed into a throwaway venv, not a valact dependency) on the
   first file; it cannot open the 2 GiB window, nor read Reddit's ``"media": null`` field, so
@@ -40,6 +43,7 @@ import random
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import venv
 from datetime import UTC, datetime
@@ -49,7 +53,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from pipeline.collect.dumps import DumpScan, read_part  # noqa: E402
+from pipeline.collect.dumps import DumpScan, read_part, read_part_to_shard  # noqa: E402
 from pipeline.config import load_config  # noqa: E402
 from pipeline.sources.dump import MAX_ZSTD_WINDOW, whole_file  # noqa: E402
 from pipeline.sources.scope import Scope  # noqa: E402
@@ -145,6 +149,32 @@ def valact_reader(paths: list[str], scope: Scope = SCOPE) -> dict[str, Any]:
         lines += result.report.read
     return {"lines": lines, "kept": kept, "seconds": time.perf_counter() - started,
             "cpu_seconds": time.process_time() - cpu}
+
+
+def worker_reader(paths: list[str]) -> dict[str, Any]:
+    """What a Dask worker does with each file: read it into a shard, decompressing in its own thread."""
+    scan = DumpScan(SCOPE, "bench-salt", 0)
+    lines = kept = 0
+    started, cpu = time.perf_counter(), time.process_time()
+    with tempfile.TemporaryDirectory() as shards:
+        for index, path in enumerate(paths):
+            result = read_part_to_shard(whole_file(Path(path), index), scan, shards, prefetch=False)
+            lines, kept = lines + result.report.read, kept + result.posts
+    return {"lines": lines, "kept": kept, "seconds": time.perf_counter() - started,
+            "cpu_seconds": time.process_time() - cpu}
+
+
+def workers_at_once(paths: list[Path]) -> dict[str, Any]:
+    """``worker_reader`` of each file in its own process, all at once: how the reading itself
+    scales over this machine's cores, without Dask, Prefect or the driver's store."""
+    started = time.perf_counter()
+    procs = [subprocess.Popen([sys.executable, __file__, "--measure", "worker", str(path)], text=True,
+                              stdout=subprocess.PIPE, env={**os.environ, "PYTHONPATH": str(ROOT)})
+             for path in paths]
+    results = [json.loads(proc.communicate()[0].strip().splitlines()[-1]) for proc in procs]
+    return {"lines": sum(r["lines"] for r in results), "kept": sum(r["kept"] for r in results),
+            "seconds": time.perf_counter() - started, "cpu_seconds": sum(r["cpu_seconds"] for r in results),
+            "peak_rss_mb": max(r["peak_rss_mb"] for r in results)}
 
 
 def kept_post_cost(path: str, lines: int = 20_000, repeats: int = 15) -> dict[str, Any]:
@@ -318,7 +348,10 @@ def main() -> None:
     if args.measure:
         mode, *paths = args.measure
         scope = NOTHING if mode.endswith("-none") else SCOPE
-        result = plain_loop(paths, scope) if mode.startswith("plain") else valact_reader(paths, scope)
+        if mode == "worker":
+            result = worker_reader(paths)
+        else:
+            result = plain_loop(paths, scope) if mode.startswith("plain") else valact_reader(paths, scope)
         print(json.dumps({**result, "peak_rss_mb": peak_rss_mb(os.getpid())}))
         return
     if args.collect:
@@ -347,6 +380,10 @@ def main() -> None:
         print(f"kept post cost (in memory, {cost['lines']:,} lines, {cost['kept']:,} kept): "
               f"{cost['us_per_kept_post']:.2f} us a kept post, {cost['us_per_line']:.2f} us a line read",
               flush=True)
+    rows["worker reading"] = measure("worker", files)
+    show("worker reading (to shards), 2 files, one process", rows["worker reading"])
+    rows["worker reading at once"] = workers_at_once(files)
+    show("worker reading, 1 file each in 2 processes", rows["worker reading at once"])
     if not args.no_collect:
         rows["collect single"] = collect(args.dir, files, "thread")
         show("valact collect, one process (2 files)", rows["collect single"])
@@ -406,6 +443,7 @@ def ratios(rows: dict[str, dict[str, Any]]) -> dict[str, float]:
                                                      "plain loop, nothing kept"),
         "collect dask / collect single": ("collect dask", "collect single"),
         "collect dask 2 workers / 1 worker": ("collect dask", "collect dask 1 worker"),
+        "worker reading, 2 processes / 1": ("worker reading at once", "worker reading"),
         "datatrove / plain loop (same file)": ("datatrove", "plain loop (default window)"),
     }
     for name, (a, b) in pairs.items():
