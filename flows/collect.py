@@ -84,9 +84,11 @@ def dump_parts_flow(ref: RunRef, specs: list[str], part_mib: float) -> dict[str,
         client = _dask_client()
         # No decompression thread on a worker: its cluster gives each task one core (a second
         # thread there slowed 2 one-thread workers on 2 cores from 6.7 s to 8.6 s over 300,000 posts).
-        futures = [client.submit(dumps.read_part_to_shard, part, merger.scan, str(folder), False, pure=False,
-                                 key=f"dump-part-{ctx.run_id}-{part.file_index}-{part.part_index}")
-                   for part in parts]
+        futures = [
+            client.submit(dumps.read_part_to_shard, part, merger.scan, str(folder), prefetch=False,
+                          pure=False, key=f"dump-part-{ctx.run_id}-{part.file_index}-{part.part_index}")
+            for part in parts
+        ]
         reading = _PartsRead(started)
         report = dumps.merge_shards(merger, _in_order(futures, reading))
     finally:
