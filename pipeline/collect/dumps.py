@@ -24,8 +24,6 @@ import orjson
 
 from pipeline.collect.posts import (
     BAD_SUBMISSION,
-    DELETED_CATEGORIES,
-    LONGEST_MARKER,
     STORE_BATCH,
     SUBMISSION_VALUES,
     CollectReport,
@@ -38,7 +36,7 @@ from pipeline.collect.posts import (
     trusted_post,
 )
 from pipeline.collect.shards import ShardWriter, read_shard
-from pipeline.privacy import UNKNOWN_AUTHORS, AuthorHasher, author_salt
+from pipeline.privacy import AuthorHasher, author_salt
 from pipeline.sources.dump import DumpPart, PartLines, Span, parse_line, resolve_dump, whole_file
 from pipeline.sources.scope import Scope
 from schemas.records import Post
@@ -82,8 +80,7 @@ class DumpScan:
         loads, bad_json = orjson.loads, orjson.JSONDecodeError
         subreddits, start, end = self.scope.subreddits, self.scope.start_ts, self.scope.end_ts
         source, salt, now, authors = f"dump:{name}", self.salt, self.retrieved_at, self.authors
-        pick, salted, unknown_authors = SUBMISSION_VALUES, authors.salted, UNKNOWN_AUTHORS
-        longest_marker, deleted_categories = LONGEST_MARKER, DELETED_CATEGORIES
+        pick = SUBMISSION_VALUES
         text, i, stop = span
         find, view = text.find, memoryview(text)
         kept: list[Post] = []
@@ -134,20 +131,8 @@ class DumpScan:
                         and type(permalink) is str):
                     kept.append(trusted_post(submission_fields(data, source, salt, now, authors)))
                     continue
-                # Inline on this path (each call costs ~0.3 us a kept post, a tenth of its cost):
-                # removal_flags' reading of a body, and AuthorHasher's hashing of a plain name.
-                if len(selftext.strip()) > longest_marker:
-                    category = data.get("removed_by_category") or ""
-                    deleted = category in deleted_categories
-                    removed = not deleted and category != ""
-                else:
-                    removed, deleted = removal_flags(data, selftext)
-                if type(author) is str and salted is not None and author not in unknown_authors:
-                    hasher = salted()
-                    hasher.update(author.encode())  # no lone surrogates: orjson refuses them
-                    author_hash: str | None = "a_" + hasher.hexdigest()[:20]
-                else:  # the one value here that can raise (no name, a salt that cannot be encoded)
-                    author_hash = authors(author)
+                removed, deleted = removal_flags(data, selftext)
+                author_hash = authors(author)  # the one value here that can raise
                 kept.append(trusted_post({
                     "id": post_id.removeprefix("t3_"), "subreddit": subreddit, "created_utc": created,
                     "title": title, "selftext": selftext, "score": score, "num_comments": num_comments,

@@ -89,7 +89,3 @@ class Prefetched(Generic[T]):
             stop.set()
             producer.join()
 
-
-def prefetched(make: Callable[[], Iterator[T]], depth: int = DEPTH) -> Generator[T, None, None]:
-    """``Prefetched(make, depth)``'s items, for a caller that does not need its CPU time."""
-    return iter(Prefetched(make, depth))

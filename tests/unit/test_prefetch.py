@@ -1,4 +1,4 @@
-"""``prefetched``: a dump's decompression runs ahead in a thread without changing what the
+"""``Prefetched``: a dump's decompression runs ahead in a thread without changing what the
 reader sees: the same items in order, the source's error where it happened, nothing left
 running (or open) when the reader stops early, and never more than a few items held."""
 
@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from pipeline.sources.prefetch import Prefetched, prefetched
+from pipeline.sources.prefetch import Prefetched
 
 
 def _prefetch_threads() -> list[threading.Thread]:
@@ -18,7 +18,7 @@ def _prefetch_threads() -> list[threading.Thread]:
 
 
 def test_every_item_arrives_in_order() -> None:
-    assert list(prefetched(lambda: iter(range(5_000)), depth=2)) == list(range(5_000))
+    assert list(Prefetched(lambda: iter(range(5_000)), depth=2)) == list(range(5_000))
     assert _prefetch_threads() == []
 
 
@@ -30,7 +30,7 @@ def test_the_source_error_comes_after_the_items_before_it() -> None:
 
     got: list[int] = []
     with pytest.raises(OSError, match="disk went away"):
-        for item in prefetched(source):
+        for item in Prefetched(source):
             got.append(item)
     assert got == [1, 2]
 
@@ -39,7 +39,7 @@ def test_the_source_runs_in_another_thread() -> None:
     def source() -> Iterator[int]:
         yield threading.get_ident()
 
-    assert list(prefetched(source)) != [threading.get_ident()]
+    assert list(Prefetched(source)) != [threading.get_ident()]
 
 
 def test_stopping_early_closes_the_source_and_ends_the_thread() -> None:
@@ -51,7 +51,7 @@ def test_stopping_early_closes_the_source_and_ends_the_thread() -> None:
         finally:
             closed.set()
 
-    items = prefetched(source, depth=3)
+    items = iter(Prefetched(source, depth=3))
     assert next(items) == 0
     items.close()  # what a `break` or an error in the reader's loop does
     assert closed.is_set()
@@ -67,7 +67,7 @@ def test_at_most_depth_items_wait_ahead_of_the_reader() -> None:
             produced += 1
             yield n
 
-    items = prefetched(source, depth=3)
+    items = iter(Prefetched(source, depth=3))
     assert next(items) == 0
     deadline = time.monotonic() + 5
     while produced < 5 and time.monotonic() < deadline:  # let the producer fill the queue
