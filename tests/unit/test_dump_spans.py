@@ -70,5 +70,6 @@ def test_a_line_across_frames_and_parts_is_joined(tmp_path: Path) -> None:
         for span in reader.spans():
             assert span.text[span.end - 1:span.end] == b"\n"
             body += span.text[span.start:span.end]
+        assert (reader.decompress_cpu_seconds > 0) == (k % 2 == 0)  # the thread ran, and only when asked
         rebuilt += (reader.head + b"\n" if reader.head is not None else b"") + body + reader.tail
     assert rebuilt == b"".join(lines(_records()))
